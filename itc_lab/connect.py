@@ -1,0 +1,126 @@
+"""``connect()``: choose the model a lesson runs on, and say what was chosen.
+
+Order: an explicit argument → the environment (``ITC_LAB_BACKEND``, ``ITC_LAB_MODEL``,
+``OLLAMA_HOST``) → Ollama, if it answers and has the model → the embedded engine, if installed →
+the lesson's recordings alone. With a ``lesson`` name, the chosen backend is wrapped in that
+lesson's recordings (mode from ``ITC_LAB_MODE``, default ``auto``). Introduced in lesson 00.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .backends.base import Backend
+from .backends.recordings import MODES, RecordingBackend, RecordingStore
+from .backends.registry import BACKENDS, create_backend
+from .errors import BackendUnavailable
+
+__all__ = ["Choice", "connect", "lessons_dir", "recording_path"]
+
+DEFAULT_OLLAMA_MODEL = "smollm2:135m"
+
+
+def lessons_dir() -> Path:
+    """The lessons folder: ``ITC_LAB_LESSONS``, else ``./lessons``, else the checkout's."""
+    env = os.environ.get("ITC_LAB_LESSONS")
+    if env:
+        return Path(env)
+    here = Path.cwd()
+    for candidate in (here / "lessons", here):
+        if any(candidate.glob("[0-9][0-9]_*.ipynb")):
+            return candidate
+    return Path(__file__).resolve().parents[1] / "lessons"
+
+
+def recording_path(lesson: str) -> Path:
+    """Where a lesson's recorded responses live: ``lessons/recordings/<lesson>.jsonl``."""
+    name = Path(lesson).stem
+    return lessons_dir() / "recordings" / f"{name}.jsonl"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What connect() chose and why (printed by lessons and ``itc-lab doctor``)."""
+
+    backend: str
+    model: str
+    reason: str
+
+
+def _choose_live(backend: str | None, model: str | None) -> tuple[Backend | None, Choice]:
+    backend = backend or os.environ.get("ITC_LAB_BACKEND") or None
+    model = model or os.environ.get("ITC_LAB_MODEL") or None
+    if backend:
+        if backend not in BACKENDS:
+            msg = (f"Unknown backend {backend!r}; choose one of {', '.join(sorted(BACKENDS))} "
+                   "(argument backend= or ITC_LAB_BACKEND).")
+            raise ValueError(msg)
+        if backend == "recordings":
+            return None, Choice("recordings", model or "", "asked for recordings only")
+        live = create_backend(backend, model=model)
+        return live, Choice(backend, live.model, "asked for explicitly")
+    # automatic: Ollama if it answers and has the model, else embedded, else recordings
+    from .backends.ollama import OllamaBackend
+
+    ollama = OllamaBackend(model=model or DEFAULT_OLLAMA_MODEL)
+    why_not_ollama = f"no Ollama answered at {ollama.host}"
+    if ollama.ping():
+        if ollama.has_model(ollama.model):
+            return ollama, Choice("ollama", ollama.model, f"Ollama answered at {ollama.host}")
+        why_not_ollama = f"Ollama at {ollama.host} has no model {ollama.model!r}"
+    try:
+        from .backends.embedded import EmbeddedBackend, find_model_file, find_server_binary
+
+        find_server_binary()
+        find_model_file()
+    except BackendUnavailable as e:
+        return None, Choice("recordings", model or "", f"{why_not_ollama}; {e}")
+    embedded = EmbeddedBackend()
+    return embedded, Choice("embedded", embedded.model, why_not_ollama)
+
+
+def connect(backend: str | None = None, model: str | None = None, *, lesson: str | None = None,
+            mode: str | None = None, quiet: bool = False) -> Backend:
+    """A ready backend for a lesson or your own notebook.
+
+    Parameters
+    ----------
+    backend: ``"ollama"``, ``"embedded"`` or ``"recordings"``; default: chosen automatically.
+    model: the model name (Ollama names such as ``"qwen3:0.6b"``).
+    lesson: the lesson's name, e.g. ``"00_meet_your_model"``; its recorded responses are used.
+    mode: recordings mode ``live``, ``record``, ``replay`` or ``auto`` (default: ``ITC_LAB_MODE``
+        or ``auto``). In ``replay`` no model is started at all.
+    quiet: do not print what was chosen.
+    """
+    mode = mode or os.environ.get("ITC_LAB_MODE") or "auto"
+    if mode not in MODES:
+        msg = f"Unknown mode {mode!r} (argument mode= or ITC_LAB_MODE); choose one of {MODES}."
+        raise ValueError(msg)
+    if lesson is None:
+        live, choice = _choose_live(backend, model)
+        if live is None:
+            msg = (f"No live model is available ({choice.reason}). Run `itc-lab doctor` to see "
+                   "how to start Ollama or install the embedded engine.")
+            raise BackendUnavailable(msg)
+        if not quiet:
+            print(f"Running on: {live.describe()}  ({choice.reason})")
+        return live
+    store = RecordingStore(recording_path(lesson))
+    hint = (f"run `itc-lab record {Path(lesson).stem}` (or set ITC_LAB_MODE=auto) with a live "
+            "model")
+    if mode == "replay":
+        # replay never starts a model: the recording is the whole answer
+        rec = RecordingBackend(store, None, "replay", model=model, record_hint=hint)
+    else:
+        live, choice = _choose_live(backend, model)
+        if live is None and mode in ("live", "record"):
+            msg = (f"Mode {mode!r} needs a live model, and none is available ({choice.reason}). "
+                   "Run `itc-lab doctor` for the fix, or use mode 'replay'.")
+            raise BackendUnavailable(msg)
+        rec = RecordingBackend(store, live, mode, model=model if live is None else None,
+                               record_hint=hint)
+    if not quiet:
+        print(f"Running on: {rec.describe()}")
+    return rec

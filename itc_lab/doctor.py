@@ -1,0 +1,129 @@
+"""``itc-lab doctor``: what works on this machine, and the exact fix for each missing part."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .backends.recordings import RecordingStore
+from .connect import lessons_dir, recording_path
+from .errors import BackendError
+from .types import Request
+
+__all__ = ["Check", "run_checks"]
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    required: bool = True
+    """A failed optional check (Ollama) does not make the doctor fail."""
+
+    @property
+    def status(self) -> str:
+        if self.ok:
+            return "ok"
+        return "MISSING" if self.required else "optional"
+
+
+def _python() -> Check:
+    v = sys.version_info
+    ok = v >= (3, 11)
+    return Check("Python", ok, f"{v.major}.{v.minor}.{v.micro} at {sys.executable}",
+                 "" if ok else "Install Python 3.11 or newer and re-run ./run setup")
+
+
+def _ollama() -> Check:
+    from .backends.ollama import OllamaBackend
+
+    backend = OllamaBackend()
+    if not backend.ping():
+        return Check("Ollama", False, f"no server answered at {backend.host}",
+                     "Optional. Install Ollama (https://ollama.com), run `ollama serve`, then "
+                     "`ollama pull smollm2:135m`; or set OLLAMA_HOST to a server you have.",
+                     required=False)
+    version = backend.version() or "unknown version"
+    models = backend.list_models()
+    shown = ", ".join(models[:8]) + (" …" if len(models) > 8 else "") if models else "no models"
+    fix = "" if models else "`ollama pull smollm2:135m`"
+    return Check("Ollama", bool(models), f"{version} at {backend.host}; models: {shown}", fix,
+                 required=False)
+
+
+def _embedded(start: bool) -> Check:
+    from .backends.embedded import EmbeddedBackend, find_model_file, find_server_binary
+
+    try:
+        binary = find_server_binary()
+        model_file = find_model_file()
+    except BackendError as e:
+        return Check("Embedded engine", False, "not installed", str(e))
+    detail = f"llama-server {binary.name}; model {model_file.name}"
+    if not start:
+        return Check("Embedded engine", True, detail + " (not started: --quick)")
+    try:
+        with EmbeddedBackend(slots=2) as backend:
+            out = backend.generate(Request(prompt="Say hi.", max_tokens=4, temperature=0), n=1)
+    except (BackendError, OSError) as e:
+        return Check("Embedded engine", False, f"{detail}; did not answer",
+                     f"{e} — rebuild with CMAKE_ARGS=\"-DGGML_NATIVE=OFF\" (./run setup does).")
+    return Check("Embedded engine", True,
+                 f"{detail}; answered {out[0].completion_tokens} tokens")
+
+
+def _dot() -> Check:
+    dot = shutil.which("dot")
+    if dot is None:
+        return Check("Graphviz dot", False, "not on PATH",
+                     "sudo apt-get install graphviz  (macOS: brew install graphviz)")
+    proc = subprocess.run([dot, "-V"], capture_output=True, text=True, check=False)
+    return Check("Graphviz dot", proc.returncode == 0, (proc.stderr or proc.stdout).strip())
+
+
+def _package(name: str, dist: str, fix: str) -> Check:
+    if importlib.util.find_spec(name) is None:
+        return Check(dist, False, "not installed", fix)
+    return Check(dist, True, importlib.metadata.version(dist))
+
+
+def _recordings() -> Check:
+    folder = lessons_dir()
+    lessons = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+    if not lessons:
+        return Check("Recordings", False, f"no lessons found in {folder}",
+                     "Run itc-lab from the itc-lab checkout, or set ITC_LAB_LESSONS")
+    missing, damaged, counts = [], [], []
+    for nb in lessons:
+        store = RecordingStore(recording_path(nb.stem))
+        if not store.path.exists():
+            missing.append(nb.stem)
+            continue
+        counts.append(f"{nb.stem}: {len(store)}")
+        if store.damaged():
+            damaged.append(nb.stem)
+    fixes = [f"itc-lab record {name}" for name in missing + damaged]
+    detail = "; ".join(counts) or "none"
+    if damaged:
+        detail += f"; damaged records in {', '.join(damaged)}"
+    return Check("Recordings", not (missing or damaged), detail, " && ".join(fixes))
+
+
+def run_checks(start_engine: bool = True) -> list[Check]:
+    checks: list[Callable[[], Check]] = [
+        _python,
+        _ollama,
+        lambda: _embedded(start_engine),
+        _dot,
+        lambda: _package("jupyterlab", "jupyterlab", "pip install 'itc-lab[lab]'"),
+        lambda: _package("nbval", "nbval", "pip install 'itc-lab[dev]'"),
+        _recordings,
+    ]
+    return [c() for c in checks]

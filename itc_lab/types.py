@@ -1,0 +1,380 @@
+"""Core data types: a generation request, its completions, usage totals and a cost model.
+
+Every type is a frozen dataclass that round-trips through JSON (``to_dict`` / ``from_dict``), so a
+result can be saved, loaded, compared and drawn without a model. Introduced in lesson 00.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any, Literal
+
+__all__ = [
+    "Alternative",
+    "Completion",
+    "CostModel",
+    "Message",
+    "Request",
+    "Token",
+    "Usage",
+]
+
+Role = Literal["system", "user", "assistant"]
+_ROLES = ("system", "user", "assistant")
+
+
+def _bad(message: str) -> ValueError:
+    return ValueError(message)
+
+
+@dataclass(frozen=True)
+class Message:
+    """One chat turn."""
+
+    role: str
+    """``"system"``, ``"user"`` or ``"assistant"``."""
+    content: str
+
+    def __post_init__(self) -> None:
+        if self.role not in _ROLES:
+            msg = f"Message role must be one of {_ROLES}, not {self.role!r}."
+            raise _bad(msg)
+        if not isinstance(self.content, str):
+            msg = f"Message content must be a string, not {type(self.content).__name__}."
+            raise _bad(msg)
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to ask a model, and how to sample.
+
+    Give either ``prompt`` (a single user turn; the model's chat template is applied, as Ollama's
+    ``/api/generate`` does) or ``messages`` (a whole chat).
+    """
+
+    prompt: str | None = None
+    """The user's text, sent as one user turn."""
+    messages: tuple[Message, ...] | None = None
+    """A chat, oldest turn first (alternative to ``prompt``)."""
+    model: str | None = None
+    """Model name; ``None`` means the backend's default model."""
+    temperature: float = 0.8
+    """Sampling temperature; 0 means greedy decoding."""
+    top_p: float = 1.0
+    """Nucleus sampling mass, in (0, 1]."""
+    top_k: int = 0
+    """Sample among the k most likely tokens; 0 means no limit."""
+    max_tokens: int = 256
+    """Most tokens to generate (tokens)."""
+    stop: tuple[str, ...] = ()
+    """Strings that end generation; they are not part of the returned text."""
+    seed: int = 0
+    """Seed of sample 0; sample i of ``generate(request, n)`` uses ``seed + i``."""
+    top_logprobs: int = 0
+    """How many alternative tokens to return per position with their logprobs (0-20)."""
+    think: bool | None = None
+    """For reasoning models: ask for a separate thinking trace (``None``: the model's default)."""
+
+    def __post_init__(self) -> None:
+        if (self.prompt is None) == (self.messages is None):
+            msg = "A Request needs exactly one of prompt='...' or messages=[...]."
+            raise _bad(msg)
+        if self.messages is not None:
+            turns = tuple(
+                m if isinstance(m, Message) else Message(**dict(m)) for m in self.messages
+            )
+            if not turns:
+                msg = "messages is empty: give at least one {'role': 'user', 'content': ...}."
+                raise _bad(msg)
+            object.__setattr__(self, "messages", turns)
+        if isinstance(self.stop, str):
+            object.__setattr__(self, "stop", (self.stop,))
+        else:
+            object.__setattr__(self, "stop", tuple(self.stop))
+        if not (isinstance(self.temperature, int | float) and 0 <= self.temperature <= 5):
+            msg = f"temperature must be a number from 0 to 5, not {self.temperature!r}."
+            raise _bad(msg)
+        if not (0 < self.top_p <= 1):
+            msg = f"top_p must be in (0, 1], not {self.top_p!r}."
+            raise _bad(msg)
+        if not (isinstance(self.top_k, int) and self.top_k >= 0):
+            msg = f"top_k must be a whole number >= 0 (0 = no limit), not {self.top_k!r}."
+            raise _bad(msg)
+        if not (isinstance(self.max_tokens, int) and self.max_tokens >= 1):
+            msg = f"max_tokens must be a whole number >= 1, not {self.max_tokens!r}."
+            raise _bad(msg)
+        if not (isinstance(self.seed, int) and self.seed >= 0):
+            msg = f"seed must be a whole number >= 0, not {self.seed!r}."
+            raise _bad(msg)
+        if not (isinstance(self.top_logprobs, int) and 0 <= self.top_logprobs <= 20):
+            msg = f"top_logprobs must be a whole number from 0 to 20, not {self.top_logprobs!r}."
+            raise _bad(msg)
+
+    def chat(self) -> tuple[Message, ...]:
+        """The request as chat turns (a prompt becomes one user turn)."""
+        if self.messages is not None:
+            return self.messages
+        return (Message("user", self.prompt or ""),)
+
+    def with_seed(self, seed: int) -> Request:
+        return replace(self, seed=seed)
+
+    def with_model(self, model: str) -> Request:
+        return replace(self, model=model)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["stop"] = list(self.stop)
+        if self.messages is not None:
+            d["messages"] = [asdict(m) for m in self.messages]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Request:
+        d = dict(d)
+        if d.get("messages") is not None:
+            d["messages"] = tuple(Message(**m) for m in d["messages"])
+        d["stop"] = tuple(d.get("stop", ()))
+        return cls(**_known(cls, d))
+
+    def key(self) -> str:
+        """A stable hash of everything that determines the answer (hex, 64 characters).
+
+        Backend-independent: the same model, text, options and seed give the same key on Ollama,
+        the embedded engine or a recording.
+        """
+        canonical = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False,
+                               separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    def summary(self, width: int = 60) -> str:
+        text = self.prompt if self.prompt is not None else self.chat()[-1].content
+        text = " ".join(text.split())
+        if len(text) > width:
+            text = text[: width - 1] + "…"
+        return (f"model={self.model!r} prompt={text!r} temperature={self.temperature} "
+                f"seed={self.seed} max_tokens={self.max_tokens}")
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """A token the model could have produced at a position."""
+
+    text: str
+    logprob: float
+    """Natural-log probability (nats; <= 0)."""
+
+    @property
+    def prob(self) -> float:
+        """Probability, from 0 to 1."""
+        return math.exp(self.logprob)
+
+
+@dataclass(frozen=True)
+class Token:
+    """One generated token."""
+
+    text: str
+    logprob: float | None = None
+    """Natural-log probability of this token (nats; <= 0); ``None`` when the backend gave none."""
+    top: tuple[Alternative, ...] = ()
+    """The most likely tokens at this position, most likely first."""
+
+    @property
+    def prob(self) -> float | None:
+        """Probability, from 0 to 1 (``None`` without logprobs)."""
+        return None if self.logprob is None else math.exp(self.logprob)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "logprob": self.logprob,
+                "top": [[a.text, a.logprob] for a in self.top]}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Token:
+        return cls(text=d["text"], logprob=d.get("logprob"),
+                   top=tuple(Alternative(t, float(lp)) for t, lp in d.get("top", ())))
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One sampled answer to a request, with everything needed to account for it."""
+
+    text: str
+    """The generated text (thinking excluded)."""
+    model: str
+    backend: str
+    """Which backend produced it: ``"ollama"``, ``"embedded"`` …"""
+    seed: int
+    """The seed this sample used."""
+    tokens: tuple[Token, ...] = ()
+    """Generated tokens with logprobs, when the backend reports them."""
+    prompt_tokens: int = 0
+    """Tokens in the prompt as the model saw it (tokens)."""
+    completion_tokens: int = 0
+    """Tokens generated, thinking included (tokens)."""
+    latency_s: float = 0.0
+    """Wall-clock time from sending the request to the last token (seconds)."""
+    finish_reason: str = "stop"
+    """``"stop"`` (end of text or a stop string) or ``"length"`` (hit ``max_tokens``)."""
+    cached: bool = False
+    """True when served from a recording instead of a model."""
+    thinking: str | None = None
+    """The separate thinking trace of a reasoning model, if any."""
+    options: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=True)
+    """The sampling options sent (temperature, top_p, top_k, max_tokens, stop, top_logprobs)."""
+
+    @property
+    def has_logprobs(self) -> bool:
+        return bool(self.tokens) and all(t.logprob is not None for t in self.tokens)
+
+    @property
+    def mean_logprob(self) -> float | None:
+        """Mean token logprob (nats per token), or ``None`` without logprobs."""
+        if not self.has_logprobs:
+            return None
+        return sum(t.logprob or 0.0 for t in self.tokens) / len(self.tokens)
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "tokens":
+                value = [t.to_dict() for t in value]
+            elif f.name == "options":
+                value = dict(value)
+            d[f.name] = value
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Completion:
+        d = dict(d)
+        d["tokens"] = tuple(Token.from_dict(t) for t in d.get("tokens", ()))
+        d["options"] = dict(d.get("options", {}))
+        return cls(**_known(cls, d))
+
+    def as_cached(self) -> Completion:
+        return replace(self, cached=True)
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """Turns tokens into money. Prices are per million tokens, in ``currency``.
+
+    The defaults are illustrative prices of a small hosted model, not any vendor's price list: set
+    your own to compare with what you pay.
+    """
+
+    prompt_price: float = 0.10
+    """Price per 1,000,000 prompt (input) tokens."""
+    completion_price: float = 0.40
+    """Price per 1,000,000 completion (output) tokens."""
+    currency: str = "USD"
+
+    def __post_init__(self) -> None:
+        if self.prompt_price < 0 or self.completion_price < 0:
+            msg = "Prices must be >= 0 (they are per million tokens)."
+            raise _bad(msg)
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return (prompt_tokens * self.prompt_price + completion_tokens * self.completion_price) / 1e6
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> CostModel:
+        return cls(**_known(cls, d))
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Totals over a set of completions."""
+
+    calls: int = 0
+    """Number of completions."""
+    prompt_tokens: int = 0
+    """Sum of prompt tokens (tokens)."""
+    completion_tokens: int = 0
+    """Sum of generated tokens (tokens)."""
+    latency_s: float = 0.0
+    """Sum of per-completion latencies (seconds); concurrent calls overlap, so wall time is less."""
+    max_latency_s: float = 0.0
+    """The slowest single completion (seconds)."""
+    cached_calls: int = 0
+    """How many completions came from a recording."""
+    cost: float = 0.0
+    """Money under ``cost_model``."""
+    cost_model: CostModel = field(default_factory=CostModel)
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def tokens_per_second(self) -> float:
+        """Generated tokens per second of summed latency (tokens/s)."""
+        return self.completion_tokens / self.latency_s if self.latency_s > 0 else 0.0
+
+    @classmethod
+    def of(cls, completions: Iterable[Completion],
+           cost_model: CostModel | None = None) -> Usage:
+        cm = cost_model or CostModel()
+        items: Sequence[Completion] = list(completions)
+        prompt = sum(c.prompt_tokens for c in items)
+        gen = sum(c.completion_tokens for c in items)
+        return cls(
+            calls=len(items),
+            prompt_tokens=prompt,
+            completion_tokens=gen,
+            latency_s=sum(c.latency_s for c in items),
+            max_latency_s=max((c.latency_s for c in items), default=0.0),
+            cached_calls=sum(1 for c in items if c.cached),
+            cost=cm.cost(prompt, gen),
+            cost_model=cm,
+        )
+
+    def __add__(self, other: Usage) -> Usage:
+        if not isinstance(other, Usage):
+            return NotImplemented
+        cm = self.cost_model
+        return Usage(
+            calls=self.calls + other.calls,
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            latency_s=self.latency_s + other.latency_s,
+            max_latency_s=max(self.max_latency_s, other.max_latency_s),
+            cached_calls=self.cached_calls + other.cached_calls,
+            cost=cm.cost(self.prompt_tokens + other.prompt_tokens,
+                         self.completion_tokens + other.completion_tokens),
+            cost_model=cm,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["cost_model"] = self.cost_model.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Usage:
+        d = dict(d)
+        d["cost_model"] = CostModel.from_dict(d.get("cost_model", {}))
+        return cls(**_known(cls, d))
+
+    def summary(self) -> str:
+        """One line: calls, tokens, latency and cost."""
+        money = f"{self.cost:.6f} {self.cost_model.currency}"
+        return (f"{self.calls} call(s) · {self.prompt_tokens} prompt + {self.completion_tokens} "
+                f"completion tokens · {self.latency_s:.2f} s summed latency · {money}")
+
+
+def _known(cls: type, d: Mapping[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(cls)}
+    unknown = set(d) - names
+    if unknown:
+        msg = f"{cls.__name__} has no field(s) {sorted(unknown)}; known fields: {sorted(names)}."
+        raise _bad(msg)
+    return {k: v for k, v in d.items() if k in names}

@@ -1,0 +1,313 @@
+"""The widgets' real ES modules rendered in headless Chromium (Playwright, system browser).
+
+The page gets the files from ``widgets/`` through Playwright's request routing (no server, no
+network) and calls the default export's ``render({model, el})`` with a small fake of anywidget's
+front-end model (``get``, ``set``, ``on``, ``off``, ``save_changes``), fed with the Python traits.
+"""
+
+from __future__ import annotations
+
+import math
+import mimetypes
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from itc_lab.types import Alternative, Completion, CostModel, Token, Usage
+from itc_lab.widgets import TokenView, UsageView, _frontend_dir, confidence_band
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ORIGIN = "http://itc-lab.test"
+ARTIFACTS = Path(__file__).parent / "artifacts"
+IMG_XSS = "<img src=x onerror=window.__pwned=1>"
+SCRIPT_XSS = "<script>window.__pwned=2</script>"
+
+PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>itc-lab widgets</title>
+<link rel="stylesheet" href="/token_view.css">
+<style>body { margin: 16px; width: 680px; background: #fff; }</style>
+</head><body>
+<script type="module">
+  import tokenView from "/token_view.js";
+  import * as tokenModule from "/token_view.js";
+  import usageView from "/usage_view.js";
+  window.__modules = { token: tokenView, usage: usageView };
+  window.__band = tokenModule.band;
+  window.__mount = async (kind, data) => {
+    const listeners = {};
+    const model = {
+      get: (name) => data[name],
+      set: (name, value) => { data[name] = value; },
+      save_changes: () => {},
+      on: (event, cb) => { (listeners[event] ||= []).push(cb); },
+      off: (event, cb) => {
+        listeners[event] = (listeners[event] || []).filter((f) => f !== cb);
+      },
+      send: () => {},
+    };
+    const el = document.createElement("div");
+    el.className = "mount-" + kind;
+    document.body.appendChild(el);
+    const cleanup = await window.__modules[kind].render({ model, el });
+    const update = (name, value) => {
+      data[name] = value;
+      for (const cb of listeners["change:" + name] || []) cb();
+    };
+    window.__mounted = { el, update, cleanup, listeners };
+    return el.className;
+  };
+  window.__ready = true;
+</script>
+</body></html>
+"""
+
+
+def _completion() -> Completion:
+    L = math.log
+    tokens = (
+        Token("The", L(0.92), (Alternative("The", L(0.92)), Alternative("A", L(0.05)))),
+        Token(" capital", L(0.55), (Alternative(" capital", L(0.55)),
+                                    Alternative(" city", L(0.3)),
+                                    Alternative(" answer", L(0.08)))),
+        Token(" is", L(0.3), (Alternative(" was", L(0.45)), Alternative(" is", L(0.3)))),
+        Token(" Paris", L(0.12), (Alternative(" Lyon", L(0.6)), Alternative(" Paris", L(0.12)),
+                                  Alternative(" Nice", L(0.0004)))),
+        Token(IMG_XSS, L(0.7)),
+        Token(SCRIPT_XSS, L(0.02)),
+        Token("\n", L(0.81)),
+        Token("Done.", L(0.99)),
+    )
+    return Completion(text="".join(t.text for t in tokens), model="smollm2:135m",
+                      backend="ollama", seed=0, tokens=tokens, prompt_tokens=9,
+                      completion_tokens=len(tokens), latency_s=0.4)
+
+
+class _Page:
+    """A Playwright page, plus the paths it requested and the errors it logged."""
+
+    def __init__(self, page: Any) -> None:
+        self._page = page
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._page, name)
+
+
+def _traits(widget: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    return {n: getattr(widget, n) for n in names}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: install it with `sudo apt-get install -y chromium`.")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:  # pragma: no cover - the dev extra installs it
+        pytest.fail(f"Playwright for Python is not importable ({exc}); "
+                    "install the dev extra: pip install -e '.[dev]'.", pytrace=False)
+    try:
+        pw = sync_playwright().start()
+    except Exception as exc:
+        pytest.fail(f"Playwright's driver could not start: {exc!r}. The browser tests need it; "
+                    "reinstall playwright (pip install --force-reinstall playwright).",
+                    pytrace=False)
+    try:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu",
+                  "--disable-background-networking"],
+        )
+    except Exception as exc:
+        pw.stop()
+        pytest.fail(f"Playwright could not launch {CHROMIUM}: {exc}", pytrace=False)
+    yield browser
+    browser.close()
+    pw.stop()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    folder = _frontend_dir()
+    context = browser.new_context(viewport={"width": 760, "height": 620})
+    page = _Page(context.new_page())
+    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+
+    def serve(route: Any) -> None:
+        path = route.request.url[len(ORIGIN):].split("?")[0]
+        page.requests.append(path)
+        if path in ("/", "/index.html"):
+            route.fulfill(status=200, content_type="text/html", body=PAGE)
+        elif path == "/favicon.ico":
+            route.fulfill(status=204, body="")
+        elif path.lstrip("/") in ("token_view.js", "usage_view.js", "token_view.css"):
+            file = folder / path.lstrip("/")
+            ctype = "text/javascript" if file.suffix == ".js" else mimetypes.guess_type(file)[0]
+            route.fulfill(status=200, content_type=ctype or "text/plain",
+                          body=file.read_text(encoding="utf-8"))
+        else:
+            route.fulfill(status=404, body="not found")
+
+    page.route(f"{ORIGIN}/**", serve)
+    page.goto(f"{ORIGIN}/index.html")
+    page.wait_for_function("window.__ready === true")
+    yield page
+    context.close()
+
+
+def _mount_token_view(page: Any, widget: TokenView) -> None:
+    data = _traits(widget, ("tokens", "title", "model", "note", "text"))
+    page.evaluate("([kind, data]) => window.__mount(kind, data)", ["token", data])
+
+
+def _tooltip_text(page: Any) -> str:
+    tip = page.locator(".itc-tv-tip")
+    tip.wait_for(state="visible")
+    return str(tip.inner_text())
+
+
+def test_token_view_renders_tokens_bands_and_alternatives(page: Any) -> None:
+    completion = _completion()
+    widget = TokenView(completion, title="Where is the capital?")
+    _mount_token_view(page, widget)
+
+    spans = page.locator(".itc-tv-tok")
+    assert spans.count() == len(completion.tokens)
+    bands = spans.evaluate_all("els => els.map(e => e.dataset.band)")
+    classes = spans.evaluate_all("els => els.map(e => e.className)")
+    expected = [confidence_band(row["prob"]) for row in widget.tokens]
+    assert bands == expected
+    assert "low" in expected and "medium" in expected and "high" in expected
+    for cls, band in zip(classes, expected, strict=True):
+        assert f"itc-tv-{band}" in cls.split()
+    # The JS thresholds are the Python ones, including the edges.
+    for p in (0.0, 0.2999, 0.3, 0.5, 0.6999, 0.7, 1.0):
+        assert page.evaluate("p => window.__band(p)", p) == confidence_band(p)
+    texts = spans.evaluate_all("els => els.map(e => e.textContent)")
+    assert texts[:6] == [t.text for t in completion.tokens[:6]]
+    assert texts[6] == "\u21b5\n"  # a newline token shows a visible mark, then breaks the line
+
+    # Legend and header.
+    legend = page.locator(".itc-tv-legend").inner_text()
+    assert "p < 0.3" in legend and "p \u2265 0.7" in legend
+    header = page.locator(".itc-tv-header").inner_text()
+    assert "Where is the capital?" in header and "smollm2:135m" in header
+    assert "8 tokens" in header
+
+    # Hover: the tooltip shows the token's probability and its alternatives.
+    spans.nth(3).hover()
+    tip = _tooltip_text(page)
+    assert '" Paris"' in tip and "p = 0.120" in tip
+    rows = page.locator(".itc-tv-alt")
+    assert rows.count() == 3
+    alts = rows.evaluate_all(
+        "els => els.map(e => [e.querySelector('.itc-tv-alt-text').textContent,"
+        " e.querySelector('.itc-tv-alt-p').textContent])")
+    assert alts == [['" Lyon"', "0.600"], ['" Paris" \u2190', "0.120"], ['" Nice"', "4.0e-4"]]
+    assert page.locator(".itc-tv-chosen").count() == 1
+    page.mouse.move(5, 600)
+    page.locator(".itc-tv-tip").wait_for(state="hidden")
+
+    # Keyboard: Tab focuses the first token, arrows move, the tooltip follows.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.dataset.index") == "0"
+    assert '"The"' in _tooltip_text(page)
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.activeElement.dataset.index") == "1"
+    tip = _tooltip_text(page)
+    assert '" capital"' in tip and '" city"' in tip and "0.300" in tip
+    assert page.locator(".itc-tv-tok[tabindex='0']").count() == 1
+    page.keyboard.press("Escape")
+    page.locator(".itc-tv-tip").wait_for(state="hidden")
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    spans.nth(1).hover()
+    _tooltip_text(page)
+    shot = ARTIFACTS / "token_view.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 1000
+    assert page.errors == []
+
+
+def test_token_view_keeps_markup_as_text(page: Any) -> None:
+    completion = _completion()
+    _mount_token_view(page, TokenView(completion))
+    spans = page.locator(".itc-tv-tok")
+    assert spans.nth(4).text_content() == IMG_XSS
+    assert spans.nth(5).text_content() == SCRIPT_XSS
+    root = page.locator(".itc-tv")
+    assert root.locator("img").count() == 0
+    assert root.locator("script").count() == 0
+    assert page.locator("img").count() == 0
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    # Hovering the markup tokens builds the tooltip from text nodes too.
+    spans.nth(4).hover()
+    assert IMG_XSS in _tooltip_text(page)
+    spans.nth(5).hover()
+    assert "window.__pwned=2" in _tooltip_text(page)
+    assert page.locator("img").count() == 0
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert "/x" not in page.requests  # the <img src=x> was never created, so never fetched
+    assert page.errors == []
+
+
+def test_token_view_without_logprobs_shows_plain_text(page: Any) -> None:
+    completion = Completion(text=f"plain {IMG_XSS}\nsecond line", model="m", backend="ollama",
+                            seed=0)
+    widget = TokenView(completion)
+    _mount_token_view(page, widget)
+    assert page.locator(".itc-tv-tok").count() == 0
+    assert page.locator(".itc-tv-legend").count() == 0
+    assert page.locator(".itc-tv-plain").text_content() == completion.text
+    assert page.locator(".itc-tv-note").text_content() == widget.note
+    assert "no logprobs" in widget.note
+    assert page.locator("img").count() == 0
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert page.errors == []
+
+
+def test_token_view_follows_trait_changes_and_cleans_up(page: Any) -> None:
+    widget = TokenView(_completion())
+    _mount_token_view(page, widget)
+    assert page.locator(".itc-tv-tok").count() == 8
+    short = TokenView(Completion(text="ok", model="m", backend="b", seed=0,
+                                 tokens=(Token("ok", math.log(0.2)),)))
+    page.evaluate("rows => window.__mounted.update('tokens', rows)", short.tokens)
+    assert page.locator(".itc-tv-tok").count() == 1
+    assert page.locator(".itc-tv-tok").get_attribute("data-band") == "low"
+    page.evaluate("() => window.__mounted.cleanup()")
+    assert page.locator(".itc-tv").count() == 0
+    assert page.evaluate(
+        "() => Object.values(window.__mounted.listeners).every(l => l.length === 0)")
+    assert page.errors == []
+
+
+def test_usage_view_renders_the_summary(page: Any) -> None:
+    completion = _completion()
+    cs = [completion, completion.as_cached()]
+    cm = CostModel(prompt_price=0.15, completion_price=0.6, currency="EUR")
+    widget = UsageView.of(cs, cost_model=cm)
+    usage = Usage.of(cs, cm)
+    page.evaluate("([kind, data]) => window.__mount(kind, data)",
+                  ["usage", {"summary": widget.summary}])
+    terms = page.locator(".itc-uv-grid dt").all_text_contents()
+    values = page.locator(".itc-uv-grid dd").all_text_contents()
+    shown = dict(zip(terms, values, strict=True))
+    assert shown["Calls"] == "2 (1 cached)"
+    assert shown["Prompt tokens"] == str(usage.prompt_tokens)
+    assert shown["Completion tokens"] == str(usage.completion_tokens)
+    assert shown["Total tokens"] == str(usage.total_tokens)
+    assert shown["Latency (summed)"] == f"{usage.latency_s:.2f} s (slowest 0.40 s)"
+    assert shown["Throughput"] == f"{usage.tokens_per_second:.1f} tokens/s"
+    assert shown["Cost"] == f"{usage.cost:.6f} EUR"
+    assert shown["Prices"] == "0.15 / 0.60 EUR per 1M prompt / completion tokens"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator(".itc-uv").screenshot(path=str(ARTIFACTS / "usage_view.png"))
+    assert page.errors == []
+

@@ -1,0 +1,1 @@
+"""Front-end files (ES modules and CSS) of itc-lab's widgets."""
