@@ -1,6 +1,7 @@
 """itc-lab: learn and see inference-time compute.
 
-Start with ``backend = itc_lab.connect()`` (lesson 00), then ``backend.generate(Request(...), n=k)``.
+Start with ``backend = itc_lab.connect()`` (lesson 00), then
+``backend.generate(Request(...), n=k)``.
 """
 
 from .backends import (

@@ -57,7 +57,7 @@ def _execute(notebook: Path, env: dict[str, str], save: bool, timeout: int) -> N
     import nbformat
     from nbclient import NotebookClient
 
-    nb = nbformat.read(notebook, as_version=4)
+    nb = nbformat.read(notebook, as_version=4)  # type: ignore[no-untyped-call]
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
@@ -71,7 +71,7 @@ def _execute(notebook: Path, env: dict[str, str], save: bool, timeout: int) -> N
             else:
                 os.environ[k] = v
     if save:
-        nbformat.write(nb, notebook)
+        nbformat.write(nb, notebook)  # type: ignore[no-untyped-call]
 
 
 def _record(args: argparse.Namespace) -> int:

@@ -66,8 +66,8 @@ class Request:
     """Sampling temperature; 0 means greedy decoding."""
     top_p: float = 1.0
     """Nucleus sampling mass, in (0, 1]."""
-    top_k: int = 0
-    """Sample among the k most likely tokens; 0 means no limit."""
+    top_k: int = 40
+    """Sample among the k most likely tokens; 0 means no limit (40 is Ollama's default too)."""
     max_tokens: int = 256
     """Most tokens to generate (tokens)."""
     stop: tuple[str, ...] = ()
@@ -75,7 +75,8 @@ class Request:
     seed: int = 0
     """Seed of sample 0; sample i of ``generate(request, n)`` uses ``seed + i``."""
     top_logprobs: int = 0
-    """How many alternative tokens to return per position with their logprobs (0-20)."""
+    """Alternatives to return per position with their logprobs (0-20). 0: no logprobs at all;
+    1: the chosen token's logprob only; 5: the chosen token and the 4 runners-up."""
     think: bool | None = None
     """For reasoning models: ask for a separate thinking trace (``None``: the model's default)."""
 

@@ -297,6 +297,10 @@ class EmbeddedBackend(LiveBackend):
         try:
             resp = client.post(server.url + path, json=body)
         except httpx.HTTPError as e:
+            # a dropped connection is often the first sign of a dying server: give the
+            # process a moment to be reaped before deciding which error this is
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                server.proc.wait(timeout=1.0)
             if not server.alive():
                 raise self._dead(server) from None
             msg = f"The embedded model server did not answer ({type(e).__name__}: {e})."
@@ -306,7 +310,8 @@ class EmbeddedBackend(LiveBackend):
                 detail = resp.json().get("error", {}).get("message", resp.text)
             except ValueError:
                 detail = resp.text
-            msg = f"The embedded model server refused the request (HTTP {resp.status_code}): {detail}"
+            msg = (f"The embedded model server refused the request "
+                   f"(HTTP {resp.status_code}): {detail}")
             raise BackendError(msg)
         data: dict[str, Any] = resp.json()
         return data
@@ -340,8 +345,8 @@ class EmbeddedBackend(LiveBackend):
             "min_p": 0.0,
             "stop": list(request.stop),
             "seed": request.seed,
-            # always ask for at least the chosen token's logprob (no measurable cost here)
-            "n_probs": max(1, request.top_logprobs),
+            # logprobs only when asked: each one costs a pass over the 49k-token vocabulary
+            "n_probs": request.top_logprobs,
             "cache_prompt": True,
             "stream": False,
         }

@@ -1,0 +1,348 @@
+"""The Ollama backend: a local (or remote) Ollama server through the official ``ollama`` client.
+
+A request with ``prompt`` goes to ``/api/generate``, one with ``messages`` to ``/api/chat``. Each
+sample is one HTTP call with its own seed; :class:`~itc_lab.backends.base.LiveBackend` sends the n
+samples of a batch concurrently (at most ``concurrency`` at a time, which should match the
+server's ``OLLAMA_NUM_PARALLEL``). Streaming (the default) and plain responses give the same
+:class:`~itc_lab.types.Completion`.
+
+Units: token counts are in tokens, ``latency_s`` in seconds of wall clock measured here, Ollama's
+own ``*_duration`` fields in nanoseconds. Logprobs are natural logs (nats) and need Ollama 0.12.11
+or newer. Introduced in lesson 00.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+import urllib.parse
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import ollama
+
+from ..errors import BackendError, BackendUnavailable, ModelNotFound
+from ..types import Alternative, Completion, Request, Token
+from .base import LiveBackend
+
+__all__ = ["DEFAULT_HOST", "DEFAULT_MODEL", "LOGPROBS_MIN_VERSION", "OllamaBackend"]
+
+DEFAULT_MODEL = "smollm2:135m"
+DEFAULT_HOST = "http://127.0.0.1:11434"
+DEFAULT_PORT = 11434
+DEFAULT_CONCURRENCY = 4
+LOGPROBS_MIN_VERSION = "0.12.11"
+"""The first Ollama release that returns token logprobs."""
+
+_NOT_FOUND_RE = re.compile(r"model\b.*\bnot found", re.IGNORECASE | re.DOTALL)
+
+
+def normalise_host(host: str | None) -> str:
+    """``scheme://host:port[/path]`` from what people write in ``OLLAMA_HOST``.
+
+    ``None`` or ``""`` gives ``http://127.0.0.1:11434``; a bare ``host`` or ``host:port`` gets
+    ``http://`` (and port 11434 when none is given); an explicit ``http://`` / ``https://`` without
+    a port gets 80 / 443. ``0.0.0.0`` (a listen address, not one to connect to) becomes
+    ``127.0.0.1``.
+    """
+    text = (host or "").strip()
+    if not text:
+        return DEFAULT_HOST
+    if "://" in text:
+        scheme, rest = text.split("://", 1)
+        scheme = scheme.lower() or "http"
+        default_port = {"http": 80, "https": 443}.get(scheme, DEFAULT_PORT)
+    else:
+        scheme, rest, default_port = "http", text, DEFAULT_PORT
+    parts = urllib.parse.urlsplit(f"{scheme}://{rest}")
+    name = parts.hostname or "127.0.0.1"
+    if name in ("0.0.0.0", "::"):
+        name = "127.0.0.1"
+    if ":" in name:  # IPv6 literal: urlsplit drops the brackets
+        name = f"[{name}]"
+    try:
+        port = parts.port or default_port
+    except ValueError:
+        msg = f"OLLAMA_HOST={host!r} has an invalid port; write it like 127.0.0.1:11434."
+        raise ValueError(msg) from None
+    path = parts.path.strip("/")
+    return f"{scheme}://{name}:{port}" + (f"/{path}" if path else "")
+
+
+def _env_concurrency() -> int:
+    raw = os.environ.get("OLLAMA_NUM_PARALLEL", "").strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        return DEFAULT_CONCURRENCY
+    return value if value >= 1 else DEFAULT_CONCURRENCY
+
+
+@dataclass
+class _Answer:
+    """One response assembled from its stream chunks (or from a single plain response)."""
+
+    text: list[str] = field(default_factory=list)
+    thinking: list[str] = field(default_factory=list)
+    tokens: list[Token] = field(default_factory=list)
+    saw_logprobs: bool = False
+    """True when any chunk carried a ``logprobs`` field (a server that supports them)."""
+    final: Any = None
+    """The last chunk (``done: true``): it carries the counts and durations."""
+
+    def add(self, chunk: Any, top_k: int) -> None:
+        message = getattr(chunk, "message", None)
+        if message is not None:  # /api/chat
+            self.text.append(message.content or "")
+            self.thinking.append(message.thinking or "")
+        else:  # /api/generate
+            self.text.append(chunk.response or "")
+            self.thinking.append(chunk.thinking or "")
+        logprobs = chunk.logprobs
+        if logprobs is not None:
+            self.saw_logprobs = True
+            self.tokens.extend(_token(lp, top_k) for lp in logprobs)
+        self.final = chunk
+
+
+def _token(lp: Any, top_k: int) -> Token:
+    top = sorted((Alternative(str(a.token), float(a.logprob)) for a in lp.top_logprobs or ()),
+                 key=lambda a: -a.logprob)
+    return Token(text=str(lp.token), logprob=float(lp.logprob), top=tuple(top[:top_k]))
+
+
+class OllamaBackend(LiveBackend):
+    """Samples from a model served by Ollama.
+
+    ``model`` is used when a request names none. ``host`` defaults to ``$OLLAMA_HOST`` or
+    ``http://127.0.0.1:11434``; ``concurrency`` (requests in flight at once) to
+    ``$OLLAMA_NUM_PARALLEL`` or 4. ``stream=True`` reads the answer as NDJSON chunks, ``False``
+    as one JSON body; both give the same completions. ``timeout`` is the most seconds to wait for
+    the server to send the next bytes (a cold model load counts). Introduced in lesson 00.
+    """
+
+    name = "ollama"
+
+    def __init__(self, model: str = DEFAULT_MODEL, host: str | None = None,
+                 concurrency: int | None = None, stream: bool = True,
+                 timeout: float = 300.0) -> None:
+        if not model:
+            msg = "model must be a model name such as 'smollm2:135m'."
+            raise ValueError(msg)
+        if concurrency is None:
+            concurrency = _env_concurrency()
+        if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
+            msg = f"concurrency must be a whole number >= 1, not {concurrency!r}."
+            raise ValueError(msg)
+        if not timeout > 0:
+            msg = f"timeout must be a number of seconds > 0, not {timeout!r}."
+            raise ValueError(msg)
+        self.model = model
+        self.host = normalise_host(host if host is not None else os.environ.get("OLLAMA_HOST"))
+        """Where the server is: ``scheme://host:port``."""
+        self.concurrency = concurrency
+        self.stream = stream
+        self.timeout = float(timeout)
+        """Seconds to wait for the next bytes from the server."""
+        # Refused connections fail at once; an unreachable address should not hang for minutes.
+        self._timeout = httpx.Timeout(self.timeout, connect=min(10.0, self.timeout))
+        self.client = ollama.Client(host=self.host, timeout=self._timeout)
+        self._warn_lock = threading.Lock()
+        self._warned_logprobs = False
+
+    # -- small calls ---------------------------------------------------------------------------
+    def describe(self) -> str:
+        return f"ollama at {self.host} · model {self.model}"
+
+    def __repr__(self) -> str:
+        return f"OllamaBackend(model={self.model!r}, host={self.host!r})"
+
+    def _get(self, path: str, timeout: float) -> Any:
+        try:
+            resp = httpx.get(f"{self.host}{path}", timeout=timeout)
+        except (httpx.ConnectError, httpx.ConnectTimeout, ConnectionError):
+            raise self._unavailable() from None
+        except httpx.HTTPError as e:
+            msg = f"Ollama at {self.host} did not answer {path} ({type(e).__name__}: {e})."
+            raise BackendError(msg) from None
+        if resp.status_code != 200:
+            msg = f"Ollama at {self.host} answered {path} with HTTP {resp.status_code}: {resp.text}"
+            raise BackendError(msg)
+        try:
+            return resp.json()
+        except ValueError:
+            msg = (f"{self.host}{path} did not answer JSON: is Ollama the server running there? "
+                   "Set OLLAMA_HOST to the right address.")
+            raise BackendError(msg) from None
+
+    def version(self, timeout: float = 5.0) -> str | None:
+        """The server's version (``GET /api/version``), e.g. ``"0.12.11"``; ``None`` if unknown."""
+        try:
+            data = self._get("/api/version", timeout)
+        except BackendError:
+            return None
+        value = data.get("version") if isinstance(data, dict) else None
+        return str(value) if value else None
+
+    def list_models(self, timeout: float = 10.0) -> list[str]:
+        """Names of the models the server has (``GET /api/tags``), e.g. ``["smollm2:135m"]``."""
+        data = self._get("/api/tags", timeout)
+        models = data.get("models", []) if isinstance(data, dict) else []
+        return [str(m.get("name") or m.get("model")) for m in models
+                if isinstance(m, dict) and (m.get("name") or m.get("model"))]
+
+    def has_model(self, name: str | None = None) -> bool:
+        """Whether the server has ``name`` (default: this backend's model); ``x`` matches
+        ``x:latest``."""
+        wanted = name or self.model
+        have = set(self.list_models())
+        if wanted in have:
+            return True
+        if ":" not in wanted.rsplit("/", 1)[-1]:
+            return f"{wanted}:latest" in have
+        if wanted.endswith(":latest"):
+            return wanted[: -len(":latest")] in have
+        return False
+
+    def ping(self, timeout: float = 1.0) -> bool:
+        """True when an Ollama server answers at ``host`` within ``timeout`` seconds; never
+        raises."""
+        try:
+            resp = httpx.get(f"{self.host}/api/version", timeout=timeout)
+            return resp.status_code == 200 and "version" in resp.json()
+        except Exception:
+            return False
+
+    # -- sampling ------------------------------------------------------------------------------
+    def _unavailable(self) -> BackendUnavailable:
+        return BackendUnavailable(
+            f"No Ollama server answered at {self.host}. Start it with `ollama serve` (or open the "
+            "Ollama app), or, if it runs elsewhere, set OLLAMA_HOST to its address, e.g. "
+            "OLLAMA_HOST=192.168.1.20:11434. To run without Ollama, use "
+            "connect(backend='embedded')."
+        )
+
+    def _options(self, request: Request) -> dict[str, Any]:
+        """The ``options`` object sent to Ollama (Ollama's own names)."""
+        options: dict[str, Any] = {
+            "seed": request.seed,
+            "temperature": request.temperature,
+            "top_p": request.top_p,
+            # sent even when 0: Ollama's default is 40, and 0 means "no limit" to it as here
+            "top_k": request.top_k,
+            "num_predict": request.max_tokens,
+        }
+        if request.stop:
+            # only when given: an explicit list replaces the stop strings of the model's Modelfile
+            options["stop"] = list(request.stop)
+        return options
+
+    def _sample(self, request: Request) -> Completion:
+        model = request.model or self.model
+        options = self._options(request)
+        k = request.top_logprobs
+        # ollama-python 0.6.x takes think=, logprobs= and top_logprobs= on generate() and chat()
+        # and leaves the ones that are None out of the JSON it sends.
+        logprobs = True if k > 0 else None
+        top_logprobs = k if k > 0 else None
+        stream: Any = self.stream  # bool, not a Literal: the client's overloads then give Any
+        answer = _Answer()
+        t0 = time.perf_counter()
+        try:
+            if request.messages is not None:
+                messages = [{"role": m.role, "content": m.content} for m in request.messages]
+                result: Any = self.client.chat(
+                    model=model, messages=messages, options=options, stream=stream,
+                    think=request.think, logprobs=logprobs, top_logprobs=top_logprobs)
+            else:
+                result = self.client.generate(
+                    model=model, prompt=request.prompt or "", options=options, stream=stream,
+                    think=request.think, logprobs=logprobs, top_logprobs=top_logprobs)
+            chunks: Iterable[Any] = result if self.stream else (result,)
+            for chunk in chunks:
+                answer.add(chunk, k)
+        except ollama.ResponseError as e:
+            raise self._response_error(e, model) from None
+        except (httpx.ConnectError, httpx.ConnectTimeout, ConnectionError):
+            # the client turns a refused connection into ConnectionError for plain calls; a
+            # streamed call lets httpx.ConnectError through
+            raise self._unavailable() from None
+        except httpx.TimeoutException:
+            msg = (f"Ollama at {self.host} sent nothing for {self.timeout:g} s while answering "
+                   f"with {model!r}. The machine may be busy or the model too large; run the cell "
+                   "again, or make the backend with a larger timeout=.")
+            raise BackendError(msg) from None
+        except httpx.HTTPError as e:
+            msg = (f"The connection to Ollama at {self.host} broke mid-answer "
+                   f"({type(e).__name__}: {e}). Running the cell again retries.")
+            raise BackendError(msg) from None
+        except json.JSONDecodeError:
+            msg = (f"{self.host} answered with something that is not Ollama's JSON. Is Ollama the "
+                   "server running there? Set OLLAMA_HOST to the right address.")
+            raise BackendError(msg) from None
+        latency = time.perf_counter() - t0
+        final = answer.final
+        if k > 0 and not answer.saw_logprobs and "".join(answer.text):
+            self._warn_old_server()
+        thinking = "".join(answer.thinking)
+        # What was sent, under the backend-neutral names every backend records (the embedded
+        # engine uses the same keys), so completions compare across backends; Ollama's own names
+        # are in _options(): num_predict = max_tokens, the seed is Completion.seed.
+        sent: dict[str, Any] = {
+            "temperature": request.temperature,
+            "top_p": request.top_p,
+            "top_k": request.top_k,
+            "max_tokens": request.max_tokens,
+            "stop": list(request.stop),
+            "top_logprobs": k,
+        }
+        if request.think is not None:
+            sent["think"] = request.think
+        return Completion(
+            text="".join(answer.text),
+            model=model,
+            backend=self.name,
+            seed=request.seed,
+            tokens=tuple(answer.tokens),
+            prompt_tokens=int(getattr(final, "prompt_eval_count", None) or 0),
+            completion_tokens=int(getattr(final, "eval_count", None) or 0),
+            latency_s=latency,
+            finish_reason="length" if getattr(final, "done_reason", None) == "length" else "stop",
+            thinking=thinking or None,
+            options=sent,
+        )
+
+    def _response_error(self, e: Any, model: str) -> BackendError:
+        status = int(getattr(e, "status_code", -1))
+        message = str(getattr(e, "error", e))
+        if status == 404 or _NOT_FOUND_RE.search(message):
+            return ModelNotFound(
+                f"Ollama at {self.host} does not have the model {model!r} ({message}). "
+                f"Download it with:  ollama pull {model}"
+            )
+        if status == -1:  # an {"error": ...} line inside a 200 stream
+            return BackendError(
+                f"Ollama at {self.host} stopped mid-answer: {message}. "
+                "Running the cell again retries."
+            )
+        return BackendError(f"Ollama at {self.host} refused the request (HTTP {status}): {message}")
+
+    def _warn_old_server(self) -> None:
+        with self._warn_lock:
+            if self._warned_logprobs:
+                return
+            self._warned_logprobs = True
+        version = self.version(timeout=2.0)
+        which = f"Ollama {version}" if version else "This Ollama server"
+        warnings.warn(
+            f"{which} at {self.host} returns no token logprobs (top_logprobs was requested); "
+            f"upgrade Ollama to {LOGPROBS_MIN_VERSION} or newer. Completions carry no tokens "
+            "until then.",
+            stacklevel=3,
+        )

@@ -1,0 +1,124 @@
+"""The embedded llama.cpp engine, for real (needs the engine built: ./run setup)."""
+
+import os
+import signal
+import time
+import warnings
+
+import pytest
+
+from itc_lab import BackendError, Request
+from itc_lab.backends.embedded import EmbeddedBackend, EngineRestartedWarning
+
+pytestmark = pytest.mark.embedded
+
+PROMPT = "Write one short sentence about the sea."
+
+
+@pytest.fixture(scope="module")
+def engine():
+    with EmbeddedBackend(slots=8) as backend:
+        backend.start()
+        yield backend
+
+
+def test_eight_samples_are_distinct_and_carry_logprobs(engine):
+    out = engine.generate(Request(prompt=PROMPT, temperature=1.0, max_tokens=24,
+                                  top_logprobs=5), n=8)
+    assert [c.seed for c in out] == list(range(8))
+    assert len({c.text for c in out}) == 8
+    for c in out:
+        assert c.backend == "embedded" and c.model == engine.model
+        assert c.has_logprobs and len(c.tokens) == c.completion_tokens
+        assert "".join(t.text for t in c.tokens) == c.text
+        assert all(len(t.top) == 5 for t in c.tokens)
+        # alternatives come most likely first, and the chosen token is among the candidates
+        for t in c.tokens:
+            lps = [a.logprob for a in t.top]
+            assert lps == sorted(lps, reverse=True)
+            assert all(lp <= 0 for lp in lps)
+        assert c.prompt_tokens > 5
+        assert c.latency_s > 0
+
+
+def test_same_seed_reproduces_alone_and_in_a_batch(engine):
+    req = Request(prompt=PROMPT, temperature=1.0, max_tokens=24, seed=3)
+    alone = engine.generate(req)[0]
+    again = engine.generate(req)[0]
+    batch = engine.generate(req.with_seed(0), n=6)  # seed 3 is sample 3 here
+    assert alone.text == again.text
+    assert batch[3].seed == 3
+    assert batch[3].text == alone.text
+
+
+def test_greedy_is_deterministic_and_max_tokens_holds(engine):
+    req = Request(prompt="Count from 1 to 50.", temperature=0, max_tokens=10)
+    a, b = engine.generate(req, n=2)  # different seeds, but greedy ignores them
+    assert a.text == b.text
+    assert a.completion_tokens == 10 and a.finish_reason == "length"
+
+
+def test_stop_strings_end_generation(engine):
+    out = engine.generate(Request(prompt="List three fruits, one per line.", temperature=0,
+                                  max_tokens=60, stop=["\n"]))[0]
+    assert "\n" not in out.text
+    assert out.finish_reason == "stop"
+
+
+def test_chat_messages_are_accepted(engine):
+    out = engine.generate(Request(messages=[
+        {"role": "system", "content": "You answer with one word."},
+        {"role": "user", "content": "What colour is the sky?"}], temperature=0, max_tokens=8))
+    assert out[0].text.strip()
+
+
+def test_other_models_are_refused_with_a_hint(engine):
+    with pytest.raises(ValueError, match="serves only"):
+        engine.generate(Request(prompt="hi", model="llama3:70b"))
+
+
+def test_recovers_after_the_server_is_killed():
+    backend = EmbeddedBackend(slots=2)
+    try:
+        req = Request(prompt=PROMPT, temperature=1.0, max_tokens=16, seed=5)
+        before = backend.generate(req)[0]
+        pid = backend.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        for _ in range(100):
+            if backend.pid is None:
+                break
+            time.sleep(0.05)
+        with pytest.warns(EngineRestartedWarning, match="SIGKILL"):
+            after = backend.generate(req)[0]
+        assert backend.pid not in (None, pid)
+        assert backend.restarts == 1
+        assert after.text == before.text  # a new server, the same seed, the same text
+    finally:
+        backend.close()
+    assert backend.pid is None
+
+
+def test_kill_during_a_call_gives_a_clear_error_then_the_next_call_works():
+    backend = EmbeddedBackend(slots=2)
+    try:
+        backend.start()
+        pid = backend.pid
+        assert pid is not None
+        import threading
+
+        def kill_soon():
+            time.sleep(0.3)
+            os.kill(pid, signal.SIGKILL)
+
+        threading.Thread(target=kill_soon).start()
+        long = Request(prompt="Count from 1 to 1000, separated by commas.", temperature=0,
+                       max_tokens=2000)
+        with pytest.raises(BackendError, match=r"stopped while answering .*SIGKILL.*Run the cell"):
+            backend.generate(long, n=2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", EngineRestartedWarning)
+            out = backend.generate(Request(prompt="Say hi.", max_tokens=4))
+        assert out[0].completion_tokens > 0
+    finally:
+        backend.close()
