@@ -49,6 +49,8 @@ def _lab(args: argparse.Namespace, extra: Sequence[str]) -> int:
     root = lesson.resolve().parent.parent
     cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}",
            str(lesson.resolve().relative_to(root)), *extra]
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
+        cmd.append("--allow-root")  # containers and Binder-like machines often run as root
     print("Starting JupyterLab on", lesson.name, "(stop it with Ctrl+C)")
     return subprocess.call(cmd, cwd=root)
 
