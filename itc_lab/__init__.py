@@ -21,8 +21,9 @@ from .errors import (
     RecordingDamaged,
     RecordingMissing,
 )
+from .exercises import check
 from .types import Alternative, Completion, CostModel, Message, Request, Token, Usage
-from .widgets import TokenView, UsageView, show
+from .widgets import TokenView, TraceList, TraceView, UsageView, show
 
 __version__ = "0.1.0"
 
@@ -44,9 +45,12 @@ __all__ = [
     "Request",
     "Token",
     "TokenView",
+    "TraceList",
+    "TraceView",
     "Usage",
     "UsageView",
     "__version__",
+    "check",
     "connect",
     "create_backend",
     "lessons_dir",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,8 +50,9 @@ def _lab(args: argparse.Namespace, extra: Sequence[str]) -> int:
            str(lesson.resolve().relative_to(root)), *extra]
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
         cmd.append("--allow-root")  # containers and Binder-like machines often run as root
-    print("Starting JupyterLab on", lesson.name, "(stop it with Ctrl+C)")
-    return subprocess.call(cmd, cwd=root)
+    print("Starting JupyterLab on", lesson.name, "(stop it with Ctrl+C)", flush=True)
+    os.chdir(root)
+    os.execv(sys.executable, cmd)  # become JupyterLab: signals reach it directly
 
 
 def _execute(notebook: Path, env: dict[str, str], save: bool, timeout: int) -> None:

@@ -37,3 +37,6 @@ class FakeBackend(LiveBackend):
 @pytest.fixture
 def fake() -> FakeBackend:
     return FakeBackend()
+
+
+from .browser_support import browser  # noqa: E402, F401  (the shared Chromium fixture)

@@ -8,9 +8,7 @@ front-end model (``get``, ``set``, ``on``, ``off``, ``save_changes``), fed with 
 from __future__ import annotations
 
 import math
-import mimetypes
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,13 +16,10 @@ import pytest
 from itc_lab.types import Alternative, Completion, CostModel, Token, Usage
 from itc_lab.widgets import TokenView, UsageView, _frontend_dir, confidence_band
 
+from .browser_support import ARTIFACTS, IMG_XSS, SCRIPT_XSS, open_page
+
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ORIGIN = "http://itc-lab.test"
-ARTIFACTS = Path(__file__).parent / "artifacts"
-IMG_XSS = "<img src=x onerror=window.__pwned=1>"
-SCRIPT_XSS = "<script>window.__pwned=2</script>"
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>itc-lab widgets</title>
@@ -86,79 +81,17 @@ def _completion() -> Completion:
                       completion_tokens=len(tokens), latency_s=0.4)
 
 
-class _Page:
-    """A Playwright page, plus the paths it requested and the errors it logged."""
-
-    def __init__(self, page: Any) -> None:
-        self._page = page
-        self.requests: list[str] = []
-        self.errors: list[str] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._page, name)
-
-
 def _traits(widget: Any, names: tuple[str, ...]) -> dict[str, Any]:
     return {n: getattr(widget, n) for n in names}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: install it with `sudo apt-get install -y chromium`.")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:  # pragma: no cover - the dev extra installs it
-        pytest.fail(f"Playwright for Python is not importable ({exc}); "
-                    "install the dev extra: pip install -e '.[dev]'.", pytrace=False)
-    try:
-        pw = sync_playwright().start()
-    except Exception as exc:
-        pytest.fail(f"Playwright's driver could not start: {exc!r}. The browser tests need it; "
-                    "reinstall playwright (pip install --force-reinstall playwright).",
-                    pytrace=False)
-    try:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu",
-                  "--disable-background-networking"],
-        )
-    except Exception as exc:
-        pw.stop()
-        pytest.fail(f"Playwright could not launch {CHROMIUM}: {exc}", pytrace=False)
-    yield browser
-    browser.close()
-    pw.stop()
 
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     folder = _frontend_dir()
-    context = browser.new_context(viewport={"width": 760, "height": 620})
-    page = _Page(context.new_page())
-    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-
-    def serve(route: Any) -> None:
-        path = route.request.url[len(ORIGIN):].split("?")[0]
-        page.requests.append(path)
-        if path in ("/", "/index.html"):
-            route.fulfill(status=200, content_type="text/html", body=PAGE)
-        elif path == "/favicon.ico":
-            route.fulfill(status=204, body="")
-        elif path.lstrip("/") in ("token_view.js", "usage_view.js", "token_view.css"):
-            file = folder / path.lstrip("/")
-            ctype = "text/javascript" if file.suffix == ".js" else mimetypes.guess_type(file)[0]
-            route.fulfill(status=200, content_type=ctype or "text/plain",
-                          body=file.read_text(encoding="utf-8"))
-        else:
-            route.fulfill(status=404, body="not found")
-
-    page.route(f"{ORIGIN}/**", serve)
-    page.goto(f"{ORIGIN}/index.html")
-    page.wait_for_function("window.__ready === true")
-    yield page
-    context.close()
+    files = {f"/{name}": ("text/javascript" if name.endswith(".js") else "text/css",
+                          lambda name=name: (folder / name).read_text(encoding="utf-8"))
+             for name in ("token_view.js", "usage_view.js", "token_view.css")}
+    yield from open_page(browser, PAGE, files, {"width": 760, "height": 620})
 
 
 def _mount_token_view(page: Any, widget: TokenView) -> None:

@@ -7,6 +7,9 @@
 // never through innerHTML.
 //
 // Synced traits read here: tokens, title, model, note, text (see itc_lab/widgets.py).
+//
+// The helpers marked `export` are shared with the chain-of-thought viewer (trace_view.js), which
+// imports them; for the notebook, itc_lab.widgets inlines this file into that module.
 
 /** Probabilities below this are "low" (red). Keep in sync with itc_lab.widgets.LOW_BELOW. */
 export const LOW_BELOW = 0.3;
@@ -14,7 +17,15 @@ export const LOW_BELOW = 0.3;
 export const HIGH_FROM = 0.7;
 
 const TRAITS = ["tokens", "title", "model", "note", "text"];
+// Tooltip ids must be unique in the page, also when several copies of this module are loaded.
+const MODULE_TAG = Math.random().toString(36).slice(2, 8);
 let nextId = 0;
+
+/** A fresh id for a tooltip element, unique in the page. */
+export function newTipId(prefix = "itc-tv-tip") {
+  nextId += 1;
+  return `${prefix}-${MODULE_TAG}-${nextId}`;
+}
 
 /** The confidence band of a probability: "low", "medium", "high", or "none" without one. */
 export function band(p) {
@@ -41,7 +52,8 @@ function quoted(text) {
   return JSON.stringify(String(text));
 }
 
-function node(tag, className, text) {
+/** An element with a class and text content (never markup). */
+export function node(tag, className, text) {
   const e = document.createElement(tag);
   if (className) e.className = className;
   if (text !== undefined && text !== null) e.textContent = String(text);
@@ -49,7 +61,7 @@ function node(tag, className, text) {
 }
 
 /** Fill a token span: text nodes only, with faint marks for newlines, tabs and empty tokens. */
-function fillTokenText(span, text) {
+export function fillTokenText(span, text) {
   const s = String(text);
   if (s === "") {
     span.appendChild(node("span", "itc-tv-mark", "\u2205"));
@@ -75,7 +87,8 @@ const LEGEND = [
   ["high", `high: p \u2265 ${HIGH_FROM}`],
 ];
 
-function legend(hasMissing) {
+/** The colour legend of the bands ("no logprob" too when some tokens have none). */
+export function legend(hasMissing) {
   const box = node("div", "itc-tv-legend");
   box.setAttribute("aria-label", "Colour legend");
   const items = hasMissing ? [...LEGEND, ["none", "no logprob"]] : LEGEND;
@@ -88,7 +101,8 @@ function legend(hasMissing) {
   return box;
 }
 
-function stats(tokens) {
+/** The header line: token count, mean p and the least likely token. */
+export function stats(tokens) {
   const withP = tokens
     .map((t, i) => ({ t, i }))
     .filter(({ t }) => typeof t.prob === "number");
@@ -105,7 +119,8 @@ function stats(tokens) {
   return parts.join(" \u00b7 ");
 }
 
-function fillTip(tip, tok, index) {
+/** Fill the tooltip with a token's probability and the alternatives at its position. */
+export function fillTip(tip, tok, index) {
   tip.replaceChildren();
   const head = node("div", "itc-tv-tip-head");
   head.appendChild(node("code", "itc-tv-tip-text", quoted(tok.text)));
@@ -178,7 +193,7 @@ function draw(model, root) {
   const hasMissing = tokens.some((t) => typeof t.prob !== "number");
   root.appendChild(legend(hasMissing));
 
-  const tipId = `itc-tv-tip-${++nextId}`;
+  const tipId = newTipId();
   const text = node("div", "itc-tv-text");
   text.setAttribute("role", "group");
   text.setAttribute(
@@ -186,18 +201,36 @@ function draw(model, root) {
     "Generated tokens. Arrow keys move between tokens; Escape hides the details.",
   );
   const spans = tokens.map((tok, i) => {
-    const b = band(tok.prob);
-    const span = node("span", `itc-tv-tok itc-tv-${b}`);
-    span.dataset.index = String(i);
-    span.dataset.band = b;
-    span.tabIndex = i === 0 ? 0 : -1;
-    span.setAttribute("aria-describedby", tipId);
-    fillTokenText(span, tok.text);
+    const span = tokenSpan(tok, i, tipId);
     text.appendChild(span);
     return span;
   });
   root.appendChild(text);
+  attachTips(root, text, tokens, spans, tipId);
+}
 
+/**
+ * A token as a span coloured by its band. `index` is its position among the view's tokens (the
+ * first one is the single Tab stop); `tipId` is the tooltip that describes it.
+ */
+export function tokenSpan(tok, index, tipId) {
+  const b = band(tok.prob);
+  const span = node("span", `itc-tv-tok itc-tv-${b}`);
+  span.dataset.index = String(index);
+  span.dataset.band = b;
+  span.tabIndex = index === 0 ? 0 : -1;
+  span.setAttribute("aria-describedby", tipId);
+  fillTokenText(span, tok.text);
+  return span;
+}
+
+/**
+ * Show a token's details on hover or keyboard focus. `spans[i]` (made by tokenSpan) shows
+ * `tokens[i]`; all of them are inside `container`. The tooltip (id `tipId`) is appended to `root`,
+ * which must be positioned (class itc-tv). Arrow keys, Home and End move between the tokens;
+ * Escape hides the details.
+ */
+export function attachTips(root, container, tokens, spans, tipId) {
   const tip = node("div", "itc-tv-tip");
   tip.id = tipId;
   tip.setAttribute("role", "tooltip");
@@ -238,29 +271,29 @@ function draw(model, root) {
 
   const tokenOf = (e) => (e.target instanceof Element ? e.target.closest(".itc-tv-tok") : null);
 
-  text.addEventListener("mouseover", (e) => {
+  container.addEventListener("mouseover", (e) => {
     const span = tokenOf(e);
     if (span && span !== hovered) {
       hovered = span;
       refresh();
     }
   });
-  text.addEventListener("mouseleave", () => {
+  container.addEventListener("mouseleave", () => {
     hovered = null;
     refresh();
   });
-  text.addEventListener("focusin", (e) => {
+  container.addEventListener("focusin", (e) => {
     const span = tokenOf(e);
     if (!span) return;
     focused = span;
     for (const s of spans) s.tabIndex = s === span ? 0 : -1;
     refresh();
   });
-  text.addEventListener("focusout", () => {
+  container.addEventListener("focusout", () => {
     focused = null;
     refresh();
   });
-  text.addEventListener("keydown", (e) => {
+  container.addEventListener("keydown", (e) => {
     const span = tokenOf(e);
     if (!span) return;
     const i = Number(span.dataset.index);
@@ -279,6 +312,7 @@ function draw(model, root) {
     e.preventDefault();
     spans[j].focus();
   });
+  return tip;
 }
 
 function render({ model, el }) {

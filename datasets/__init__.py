@@ -1,0 +1,1 @@
+"""Data files and cards of itc-lab's datasets (read by ``itc_lab.datasets``)."""

@@ -1,0 +1,418 @@
+"""Altair charts of votes, accuracy curves, cost against accuracy and early stopping.
+
+Every builder returns an Altair chart object and never displays it: show it by leaving it as the
+last expression of a notebook cell, or save it with ``chart.save("votes.html")``. Model text is
+put into the chart as data only (Vega draws it as text, escaped), never as HTML. The charts use
+only named parameters, so the specs are stable and can be compared. Introduced in lesson 02.
+
+Row limit: a chart never holds more than ``MAX_ROWS`` (5,000) data rows, Altair's own default
+limit. Builders summarise in Python where the meaning allows (``vote_chart`` counts the votes per
+answer itself, so any number of answers works); rows that are drawn one mark each are not
+summarised silently: more than ``MAX_ROWS`` of them raise a ValueError that says how to reduce
+them. The global ``alt.data_transformers`` setting is never changed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import altair as alt
+
+from .analysis import majority_vote
+
+__all__ = [
+    "MAX_ROWS",
+    "NO_ANSWER",
+    "STATUS_COLORS",
+    "TRACE_CHARS",
+    "accuracy_chart",
+    "cost_accuracy_chart",
+    "early_stopping_chart",
+    "use_offline_renderer",
+    "vote_chart",
+]
+
+MAX_ROWS = 5000
+"""Most data rows in one chart (Altair's default limit); more raise a ValueError."""
+NO_ANSWER = "(no answer)"
+"""The bar label of samples without a parseable answer (``None``)."""
+TRACE_CHARS = 200
+"""Traces are shown with whitespace collapsed and cut to this many characters."""
+STATUS_COLORS = {
+    "correct": "#009E73",
+    "wrong": "#E69F00",
+    "no answer": "#999999",
+    "answer": "#56B4E9",
+}
+"""Bar colours (Okabe-Ito, readable with colour-blindness). ``"answer"`` is used when no gold
+answer is given, so correctness is unknown."""
+
+_SERIES_FIELDS = ("series", "technique", "method", "metric")
+
+
+def _bad(message: str) -> ValueError:
+    return ValueError(message)
+
+
+def _too_many(n: int, what: str, fix: str) -> ValueError:
+    msg = f"{n} {what} is more than the {MAX_ROWS} rows a chart holds: {fix}"
+    return _bad(msg)
+
+
+def _short(text: str, limit: int = TRACE_CHARS) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _number(row: Mapping[str, Any], key: str, i: int, name: str = "rows") -> float:
+    if key not in row:
+        msg = f"{name}[{i}] has no {key!r} field; its fields are {sorted(row)}."
+        raise _bad(msg)
+    value = row[key]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        msg = f"{name}[{i}][{key!r}] must be a finite number, not {value!r}."
+        raise _bad(msg)
+    return float(value)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _rows(rows: Sequence[Mapping[str, Any]], what: str, fix: str) -> list[dict[str, Any]]:
+    items = [dict(r) for r in rows]
+    if not items:
+        msg = f"No rows to draw: give at least one {what}."
+        raise _bad(msg)
+    if len(items) > MAX_ROWS:
+        raise _too_many(len(items), "rows", fix)
+    return items
+
+
+def _series_field(items: list[dict[str, Any]]) -> str | None:
+    """The first of series/technique/method/metric that the rows have (all rows must have it)."""
+    for key in _SERIES_FIELDS:
+        if any(key in r for r in items):
+            missing = [i for i, r in enumerate(items) if key not in r]
+            if missing:
+                msg = (f"Some rows have a {key!r} field and some do not (e.g. row {missing[0]}): "
+                       f"give every row a {key!r} so its line can be coloured.")
+                raise _bad(msg)
+            return key
+    return None
+
+
+def vote_chart(answers: Sequence[str | None], gold: str | None = None,
+               traces: Sequence[str] | None = None, title: str = "") -> alt.VConcatChart:
+    """Bars of how many samples gave each answer; click a bar to read the traces behind it.
+
+    One bar per distinct answer, most votes first; unparseable answers (``None``) get their own
+    grey bar labelled ``NO_ANSWER`` at the end. With ``gold``, the correct answer's bar is green
+    and the others orange (legend "correct" / "wrong" / "no answer"; without it, parsed answers
+    are blue, "answer"). The ``majority_vote`` winner (ties: the answer seen first) is marked
+    "★ majority" above its bar.
+
+    The bars carry a point selection named ``"answer"``: with ``traces`` (one text per answer,
+    e.g. each completion's text), clicking a bar lists the traces of the samples that voted for
+    it in a text panel below (shift-click adds bars). Traces are cut to ``TRACE_CHARS``
+    characters. Without ``traces`` the chart is the bars alone, still a ``VConcatChart``.
+    Used in lesson 02.
+    """
+    winner, totals = majority_vote(answers)  # also checks that answers are strings or None
+    items = list(answers)
+    if not items:
+        msg = "vote_chart needs at least one answer."
+        raise _bad(msg)
+    if gold is not None and not isinstance(gold, str):
+        msg = f"gold must be the correct answer as a string (or None), not {gold!r}."
+        raise _bad(msg)
+    if len(totals) + 1 > MAX_ROWS:
+        raise _too_many(len(totals), "distinct answers",
+                        "normalise the answers (e.g. strip spaces and case) before voting.")
+    trace_list: list[str] | None = None
+    if traces is not None:
+        if isinstance(traces, str):
+            msg = "traces must be a list with one text per answer, not a single string."
+            raise _bad(msg)
+        trace_list = list(traces)
+        if len(trace_list) != len(items):
+            msg = (f"traces has {len(trace_list)} texts but answers has {len(items)}: give one "
+                   "trace per answer, in the same order.")
+            raise _bad(msg)
+        if not all(isinstance(t, str) for t in trace_list):
+            msg = "traces must be strings (e.g. [c.text for c in completions])."
+            raise _bad(msg)
+        if len(trace_list) > MAX_ROWS:
+            raise _too_many(len(trace_list), "traces",
+                            "pass traces=None (the bars work for any number of answers) or "
+                            "chart a sample of the answers.")
+
+    no_answer = NO_ANSWER
+    while no_answer in totals:  # a model literally answered "(no answer)": keep the bars apart
+        no_answer = f"({no_answer})"
+    n_none = sum(a is None for a in items)
+    first_seen = {a: i for i, a in reversed(list(enumerate(items))) if a is not None}
+    order = sorted(totals, key=lambda a: (-totals[a], first_seen[a]))
+    domain = ["answer", "no answer"] if gold is None else ["correct", "wrong", "no answer"]
+
+    def status(a: str) -> str:
+        if gold is None:
+            return "answer"
+        return "correct" if a == gold else "wrong"
+
+    bar_rows: list[dict[str, Any]] = []
+    for rank, a in enumerate(order):
+        votes = int(totals[a])
+        bar_rows.append({"answer": a, "rank": rank, "votes": votes, "share": votes / len(items),
+                         "status": status(a), "winner": a == winner,
+                         "label": f"{votes} ★ majority" if a == winner else str(votes)})
+    if n_none:
+        bar_rows.append({"answer": no_answer, "rank": len(order), "votes": n_none,
+                         "share": n_none / len(items),
+                         "status": "no answer", "winner": False, "label": str(n_none)})
+
+    pick = alt.selection_point(name="answer", fields=["answer"], empty=False)
+    # Sorted by a data field, not a list of answers, so model text stays in the data only.
+    longest = max(len(str(r["answer"])) for r in bar_rows)
+    x = alt.X("answer:N", sort=alt.EncodingSortField(field="rank", op="min", order="ascending"),
+              title="answer", axis=alt.Axis(labelAngle=-30 if longest > 6 else 0, labelLimit=160))
+    y = alt.Y("votes:Q", title="votes (samples)", axis=alt.Axis(tickMinStep=1))
+    base = alt.Chart(alt.InlineData(values=bar_rows)).encode(x=x, y=y)
+    bars = base.mark_bar(cursor="pointer").encode(
+        color=alt.Color("status:N", title=None,
+                        scale=alt.Scale(domain=domain,
+                                        range=[STATUS_COLORS[s] for s in domain])),
+        opacity=alt.when(pick, empty=True).then(alt.value(1.0)).otherwise(alt.value(0.45)),
+        tooltip=[alt.Tooltip("answer:N"), alt.Tooltip("votes:Q"),
+                 alt.Tooltip("share:Q", format=".0%"), alt.Tooltip("status:N")],
+    ).add_params(pick).properties(name="vote_bars")
+    labels = base.mark_text(baseline="bottom", dy=-3).encode(text="label:N")
+    heading = title or (f"Votes of {len(items)} samples" + (f" (gold: {gold})" if gold else ""))
+    top = alt.LayerChart(layer=[bars, labels]).properties(title=heading)
+    if trace_list is None:
+        return alt.vconcat(top)
+
+    trace_rows = [{"answer": no_answer if a is None else a, "sample": f"#{i}",
+                   "order": i, "trace": _short(t)}
+                  for i, (a, t) in enumerate(zip(items, trace_list, strict=True))]
+    panel = alt.Chart(alt.InlineData(values=trace_rows)).mark_text(
+        align="left", baseline="middle", x=0, fontSize=11,
+    ).encode(
+        y=alt.Y("sample:N", sort=alt.EncodingSortField(field="order", order="ascending"),
+                title=None),
+        text=alt.Text("trace:N"),
+    ).transform_filter(pick).properties(
+        width=720, title="Traces of the clicked answer (click a bar; shift-click adds bars)")
+    return alt.vconcat(top, panel)
+
+
+def accuracy_chart(rows: Sequence[Mapping[str, Any]], x: str = "k",
+                   title: str = "") -> alt.LayerChart:
+    """Accuracy against ``x`` (default the number of samples k): one line per series.
+
+    ``rows`` are dicts with ``x`` and ``"accuracy"`` (0 to 1), as ``accuracy_curve`` returns;
+    rows from several curves can be concatenated. Lines are coloured by the first of the fields
+    ``"series"``, ``"technique"``, ``"method"``, ``"metric"`` the rows have. When every row has
+    ``"low"`` and ``"high"`` a shaded band shows that interval. The x axis is log2 when the x
+    values span more than 8x (e.g. k = 1 … 64). Used in lessons 02 onwards.
+    """
+    items = _rows(rows, "row with k and accuracy (see accuracy_curve)",
+                  "average over problems first (accuracy_curve gives one row per k).")
+    xs = [_number(r, x, i) for i, r in enumerate(items)]
+    for i, r in enumerate(items):
+        _number(r, "accuracy", i)
+    series = _series_field(items)
+    log = min(xs) > 0 and max(xs) / min(xs) > 8
+    distinct = sorted(set(xs))
+    axis = alt.Axis(values=distinct) if len(distinct) <= 12 else alt.Axis()
+    scale = alt.Scale(type="log", base=2) if log else alt.Scale(zero=False)
+    x_enc = alt.X(f"{x}:Q", scale=scale, axis=axis, title=x)
+    y_enc = alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"),
+                  title="accuracy")
+    color = (alt.Color(f"{series}:N", title=series) if series
+             else alt.value(STATUS_COLORS["answer"]))
+    tips = [alt.Tooltip(f"{x}:Q"), alt.Tooltip("accuracy:Q", format=".1%")]
+    if series:
+        tips.insert(0, alt.Tooltip(f"{series}:N"))
+    band_ok = all("low" in r and "high" in r for r in items)
+    if band_ok:
+        for i, r in enumerate(items):
+            _number(r, "low", i)
+            _number(r, "high", i)
+        tips += [alt.Tooltip("low:Q", format=".1%"), alt.Tooltip("high:Q", format=".1%")]
+    if all("n_problems" in r for r in items):
+        tips.append(alt.Tooltip("n_problems:Q", title="problems"))
+    base = alt.Chart(alt.InlineData(values=items)).encode(x=x_enc, color=color)
+    layers = []
+    if band_ok:
+        layers.append(base.mark_area(opacity=0.18).encode(
+            y=alt.Y("low:Q", scale=alt.Scale(domain=[0, 1]), title="accuracy"),
+            y2=alt.Y2("high:Q")))
+    layers.append(base.mark_line().encode(y=y_enc))
+    layers.append(base.mark_point(filled=True, size=50).encode(y=y_enc, tooltip=tips))
+    return alt.LayerChart(layer=layers).properties(title=title or f"Accuracy against {x}",
+                                                   width=420, height=280)
+
+
+def cost_accuracy_chart(rows: Sequence[Mapping[str, Any]], x: str = "tokens",
+                        title: str = "") -> alt.LayerChart:
+    """Accuracy against mean tokens spent per problem (log x axis), one labelled point per row.
+
+    ``rows`` are dicts with ``x`` (e.g. mean tokens per problem, > 0), ``"accuracy"`` and a name
+    in the first of ``"technique"``, ``"series"``, ``"method"``, ``"metric"``. Points of the same
+    technique (e.g. at several budgets) are joined in order of cost, and the name is written next
+    to its most expensive point. Optional ``"low"``/``"high"`` draw vertical error bars; any other
+    fields (e.g. ``"k"``) show in the tooltip. Used in lessons 02 onwards.
+    """
+    items = _rows(rows, "row with tokens, accuracy and technique",
+                  "average over problems first (one row per technique and budget).")
+    for i, r in enumerate(items):
+        if _number(r, x, i) <= 0:
+            msg = f"rows[{i}][{x!r}] is {r[x]!r}; the cost axis is logarithmic, so use a value > 0."
+            raise _bad(msg)
+        _number(r, "accuracy", i)
+    name = next((k for k in ("technique", "series", "method", "metric")
+                 if all(k in r for r in items)), None)
+    if name is None:
+        msg = ("Every row needs a name for its technique: add a 'technique' field, e.g. "
+               "{'technique': 'self-consistency', 'tokens': 812.0, 'accuracy': 0.6}.")
+        raise _bad(msg)
+    last: dict[str, int] = {}
+    for i, r in enumerate(items):
+        key = str(r[name])
+        if key not in last or r[x] >= items[last[key]][x]:
+            last[key] = i
+    for i, r in enumerate(items):
+        r["point_label"] = str(r[name]) if last[str(r[name])] == i else ""
+    extra = [k for k in items[0] if k not in {x, "accuracy", name, "point_label", "low", "high"}
+             and all(k in r for r in items)]
+    tips = [alt.Tooltip(f"{name}:N"), alt.Tooltip(f"{x}:Q", format=",.0f"),
+            alt.Tooltip("accuracy:Q", format=".1%")] + [
+                alt.Tooltip(k, type="quantitative" if _is_number(items[0][k]) else "nominal")
+                for k in extra]
+    x_enc = alt.X(f"{x}:Q", scale=alt.Scale(type="log"), title=f"{x} (mean per problem, log)")
+    y_enc = alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"),
+                  title="accuracy")
+    color = alt.Color(f"{name}:N", title=name)
+    base = alt.Chart(alt.InlineData(values=items)).encode(x=x_enc, color=color)
+    layers = [base.mark_line(opacity=0.6).encode(y=y_enc, order=alt.Order(f"{x}:Q"))]
+    if all("low" in r and "high" in r for r in items):
+        layers.append(base.mark_rule().encode(
+            y=alt.Y("low:Q", scale=alt.Scale(domain=[0, 1]), title="accuracy"),
+            y2=alt.Y2("high:Q")))
+    layers.append(base.mark_point(filled=True, size=70).encode(y=y_enc, tooltip=tips))
+    layers.append(base.mark_text(align="left", dx=7, dy=-7).encode(y=y_enc,
+                                                                   text="point_label:N"))
+    return alt.LayerChart(layer=layers).properties(title=title or "Accuracy against cost",
+                                                   width=420, height=280)
+
+
+def early_stopping_chart(rows: Sequence[Mapping[str, Any]], *, budget: int,
+                         title: str = "") -> alt.HConcatChart:
+    """Samples used and accuracy of early-stopping rules against a fixed sample budget.
+
+    ``rows`` hold one dict per problem and method::
+
+        {"problem": 3, "method": "ESC (window 4)", "samples": 8, "correct": True}
+
+    with ``samples`` the samples that method used on that problem (at most ``budget``) and
+    ``correct`` whether its answer was right. Add rows with ``"samples": budget`` for the fixed
+    budget itself (e.g. method ``"fixed"``) to compare with plain self-consistency. For example::
+
+        for i, (pool, gold) in enumerate(zip(pools, golds)):
+            r = early_stopping(pool, window=4, max_samples=16)
+            rows.append({"problem": i, "method": "ESC", "samples": r["stopped_at"],
+                         "correct": r["answer"] == gold})
+
+    Left: every problem's samples used per method (filled dot: correct, hollow: wrong), with a
+    dashed rule at the fixed budget. Right: per method, accuracy against the mean samples used.
+    Used in lesson 02.
+    """
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+        msg = f"budget must be the fixed number of samples per problem (>= 1), not {budget!r}."
+        raise _bad(msg)
+    items = _rows(rows, "row with problem, method, samples and correct",
+                  "chart fewer problems (e.g. the first 500).")
+    for i, r in enumerate(items):
+        for key in ("problem", "method", "correct"):
+            if key not in r:
+                msg = f"rows[{i}] has no {key!r} field; its fields are {sorted(r)}."
+                raise _bad(msg)
+        samples = _number(r, "samples", i)
+        if not 0 <= samples <= budget:
+            msg = (f"rows[{i}] used {r['samples']!r} samples, outside 0 … budget={budget}: "
+                   "check the budget (max_samples) the rule ran with.")
+            raise _bad(msg)
+        if not isinstance(r["correct"], bool):
+            msg = f"rows[{i}]['correct'] must be True or False, not {r['correct']!r}."
+            raise _bad(msg)
+        r["problem"] = str(r["problem"])
+        r["method"] = str(r["method"])
+        r["result"] = "correct" if r["correct"] else "wrong"
+    methods = list(dict.fromkeys(r["method"] for r in items))
+    summary = []
+    for m in methods:
+        mine = [r for r in items if r["method"] == m]
+        used = math.fsum(float(r["samples"]) for r in mine) / len(mine)
+        acc = sum(r["correct"] for r in mine) / len(mine)
+        summary.append({"method": m, "mean_samples": used, "accuracy": acc,
+                        "saved": 1 - used / budget, "problems": len(mine),
+                        "label": f"{m}: {acc:.0%} at {used:.1f}"})
+    problems = list(dict.fromkeys(r["problem"] for r in items))
+    color = alt.Color("method:N", title="method", scale=alt.Scale(domain=methods))
+    x_samples = alt.X("samples:Q", scale=alt.Scale(domain=[0, budget]),
+                      title="samples used")
+    rule_data = alt.InlineData(values=[{"budget": budget, "label": f"fixed budget = {budget}"}])
+    per_problem = alt.Chart(alt.InlineData(values=items)).encode(
+        x=x_samples,
+        y=alt.Y("problem:N", sort=problems, title="problem"),
+        color=color,
+        yOffset=alt.YOffset("method:N", scale=alt.Scale(domain=methods)),
+        tooltip=[alt.Tooltip("problem:N"), alt.Tooltip("method:N"), alt.Tooltip("samples:Q"),
+                 alt.Tooltip("result:N", title="answer")],
+    )
+    hollow = per_problem.mark_point(size=60, strokeWidth=2, filled=False)
+    filled = per_problem.mark_point(size=60, filled=True, opacity=1).transform_filter(
+        alt.datum.correct)
+    budget_rule = alt.Chart(rule_data).mark_rule(strokeDash=[4, 3], color="#555").encode(
+        x=alt.X("budget:Q", title="samples used"))
+    left = alt.LayerChart(layer=[hollow, filled, budget_rule]).properties(
+        title="Samples used per problem (filled: correct)", width=360)
+    points = alt.Chart(alt.InlineData(values=summary)).encode(
+        x=alt.X("mean_samples:Q", scale=alt.Scale(domain=[0, budget]),
+                title="mean samples used per problem"),
+        y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"),
+                title="accuracy"),
+        color=color,
+    )
+    dot = points.mark_point(filled=True, size=110).encode(tooltip=[
+        alt.Tooltip("method:N"), alt.Tooltip("accuracy:Q", format=".1%"),
+        alt.Tooltip("mean_samples:Q", format=".2f", title="mean samples"),
+        alt.Tooltip("saved:Q", format=".0%", title="samples saved"),
+        alt.Tooltip("problems:Q")])
+    names = points.mark_text(align="left", dx=8, dy=-8).encode(text="label:N")
+    x_rule = alt.X("budget:Q", title="mean samples used per problem")
+    rule = alt.Chart(rule_data).mark_rule(strokeDash=[4, 3], color="#555").encode(x=x_rule)
+    rule_text = alt.Chart(rule_data).mark_text(align="right", dx=-4, y=8, color="#555").encode(
+        x=x_rule, text="label:N")
+    right = alt.LayerChart(layer=[rule, rule_text, dot, names]).properties(
+        title="Accuracy against samples used", width=320, height=260)
+    return alt.hconcat(left, right).properties(
+        title=title or f"Early stopping against a fixed budget of {budget} samples")
+
+
+def use_offline_renderer() -> str:
+    """Render charts as widgets with Vega bundled (no CDN, so charts draw offline and on Binder).
+
+    Uses altair's ``jupyter`` renderer with ``offline=True`` (needs ``vl-convert-python``);
+    without it, keeps altair's default ``html`` renderer. Returns the renderer's name. Lessons call
+    this in their setup cell. Introduced in lesson 01.
+    """
+    try:
+        alt.renderers.enable("jupyter", offline=True)
+    except (ImportError, ValueError, RuntimeError):
+        alt.renderers.enable("html")
+        return "html"
+    return "jupyter"

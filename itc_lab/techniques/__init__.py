@@ -1,0 +1,76 @@
+"""Techniques: one file each, one signature ``technique(problem, backend, **config)``.
+
+``TECHNIQUES`` maps a name to its function; ``register_technique`` adds one (built-ins use it too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ..backends.base import Backend
+from ..datasets import Problem
+from .base import Sample, TechniqueResult
+from .cot import few_shot_cot, zero_shot_cot
+from .direct import direct
+from .self_consistency import self_consistency
+
+__all__ = [
+    "TECHNIQUES",
+    "Sample",
+    "TechniqueResult",
+    "direct",
+    "evaluate",
+    "few_shot_cot",
+    "register_technique",
+    "self_consistency",
+    "zero_shot_cot",
+]
+
+Technique = Callable[..., TechniqueResult]
+TECHNIQUES: dict[str, Technique] = {}
+
+
+def register_technique(name: str, fn: Technique, *, replace: bool = False) -> None:
+    if name in TECHNIQUES and not replace:
+        msg = f"A technique named {name!r} exists already (pass replace=True to override)."
+        raise ValueError(msg)
+    TECHNIQUES[name] = fn
+
+
+for _name, _fn in (("direct", direct), ("zero_shot_cot", zero_shot_cot),
+                   ("few_shot_cot", few_shot_cot), ("self_consistency", self_consistency)):
+    register_technique(_name, _fn)
+
+
+def evaluate(technique: str | Technique, problems: Iterable[Problem], backend: Backend, *,
+             progress: bool = True, **config: Any) -> list[TechniqueResult]:
+    """Run a technique on every problem, with a progress bar; returns one result per problem."""
+    if isinstance(technique, str):
+        try:
+            fn = TECHNIQUES[technique]
+        except KeyError:
+            msg = f"Unknown technique {technique!r}; choose one of {', '.join(TECHNIQUES)}."
+            raise ValueError(msg) from None
+        name = technique
+    else:
+        fn, name = technique, getattr(technique, "__name__", "technique")
+    items = list(problems)
+    results: list[TechniqueResult] = []
+    bar = None
+    # replaying recordings is instant: a bar only when a live model may be asked
+    may_be_live = getattr(backend, "mode", "live") != "replay" and (
+        not hasattr(backend, "live") or getattr(backend, "live", None) is not None)
+    if progress and may_be_live and len(items) > 1:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(items), desc=name, leave=False)
+    try:
+        for p in items:
+            results.append(fn(p, backend, **config))
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return results

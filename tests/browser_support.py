@@ -1,0 +1,86 @@
+"""Shared pieces of the browser tests: headless Chromium through Playwright, and a page whose
+files are served by Playwright's request routing (no server, no network)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ORIGIN = "http://itc-lab.test"
+ARTIFACTS = Path(__file__).parent / "artifacts"
+IMG_XSS = "<img src=x onerror=window.__pwned=1>"
+SCRIPT_XSS = "<script>window.__pwned=2</script>"
+
+
+class Page:
+    """A Playwright page, plus the paths it requested and the errors it logged."""
+
+    def __init__(self, page: Any) -> None:
+        self._page = page
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._page, name)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install it with `sudo apt-get install -y chromium` "
+                    "(./run test does this).", pytrace=False)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:  # pragma: no cover - the dev extra installs it
+        pytest.fail(f"Playwright for Python is not importable ({exc}); "
+                    "install the dev extra: pip install -e '.[dev]'.", pytrace=False)
+    try:
+        pw = sync_playwright().start()
+    except Exception as exc:
+        pytest.fail(f"Playwright's driver could not start: {exc!r}. The browser tests need it; "
+                    "reinstall playwright (pip install --force-reinstall playwright).",
+                    pytrace=False)
+    try:
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu",
+                  "--disable-background-networking"],
+        )
+    except Exception as exc:
+        pw.stop()
+        pytest.fail(f"Playwright could not launch {CHROMIUM}: {exc}", pytrace=False)
+    yield chromium
+    chromium.close()
+    pw.stop()
+
+
+def open_page(browser: Any, html: str, files: Mapping[str, tuple[str, Callable[[], str]]],
+              viewport: dict[str, int]) -> Iterator[Page]:
+    """A page at ``ORIGIN/index.html`` serving ``html`` and ``files`` (path → type, body)."""
+    context = browser.new_context(viewport=viewport)
+    page = Page(context.new_page())
+    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+
+    def serve(route: Any) -> None:
+        path = route.request.url[len(ORIGIN):].split("?")[0]
+        page.requests.append(path)
+        if path in ("/", "/index.html"):
+            route.fulfill(status=200, content_type="text/html", body=html)
+        elif path in files:
+            ctype, body = files[path]
+            route.fulfill(status=200, content_type=ctype, body=body())
+        elif path == "/favicon.ico":
+            route.fulfill(status=204, body="")
+        else:
+            route.fulfill(status=404, body="not found")
+
+    page.route(f"{ORIGIN}/**", serve)
+    page.goto(f"{ORIGIN}/index.html")
+    page.wait_for_function("window.__ready === true")
+    yield page
+    context.close()

@@ -1,0 +1,127 @@
+"""Techniques and exercises with a scripted model: known outputs, known outcomes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import itc_lab
+from itc_lab import Completion, Request, Token, datasets
+from itc_lab.backends.base import LiveBackend
+from itc_lab.techniques import (
+    TECHNIQUES,
+    TechniqueResult,
+    evaluate,
+    few_shot_cot,
+    register_technique,
+    self_consistency,
+)
+
+
+class Scripted(LiveBackend):
+    """Answers from a list, sample i (seed base+i) gets script[i % len(script)]."""
+
+    name = "scripted"
+
+    def __init__(self, script: list[str], logprobs: list[float] | None = None) -> None:
+        self.model = "scripted"
+        self.concurrency = 1
+        self.script = script
+        self.logprobs = logprobs
+        self.requests: list[Request] = []
+
+    def _sample(self, request: Request) -> Completion:
+        self.requests.append(request)
+        i = request.seed % len(self.script)
+        text = self.script[i]
+        lp = self.logprobs[i] if self.logprobs else -0.1
+        return Completion(text=text, model=self.model, backend=self.name, seed=request.seed,
+                          tokens=(Token(text, lp),), completion_tokens=len(text.split()))
+
+
+@pytest.fixture
+def problems():
+    return datasets.load("arith", n=6, seed=0, difficulty=1)
+
+
+def test_few_shot_never_shows_the_problem_itself(problems):
+    target = problems[2]
+    backend = Scripted([f"So it is {target.answer}. The answer is {target.answer}."])
+    result = few_shot_cot(target, backend, dataset=problems, shots=3)
+    assert result.correct and result.answer == target.answer
+    sent = backend.requests[0].messages
+    users = [m.content for m in sent if m.role == "user"]
+    assert users[-1] == target.question
+    assert target.question not in users[:-1]
+    assert len(users) == 4  # 3 exemplars + the question
+    assert all(m.content.endswith(".") for m in sent if m.role == "assistant")
+
+
+def test_self_consistency_majority_and_weighted_vote(problems):
+    p = problems[0]
+    wrong = str(int(p.answer) + 1)
+    script = [f"The answer is {p.answer}."] * 3 + [f"The answer is {wrong}."] * 4 + ["no idea"]
+    backend = Scripted(script, logprobs=[-0.01] * 3 + [-3.0] * 4 + [-0.5])
+    plain = self_consistency(p, backend, k=8, dataset=problems)
+    assert plain.answer == wrong and not plain.correct
+    assert plain.votes == {p.answer: 3, wrong: 4}
+    assert plain.answers.count(None) == 1  # unreadable answers are counted, never a crash
+    assert [r.seed for r in backend.requests] == list(range(8))
+    weighted = self_consistency(p, backend, k=8, dataset=problems, weighted=True)
+    assert weighted.answer == p.answer and weighted.correct
+
+
+def test_results_round_trip_through_json(problems):
+    backend = Scripted([f"The answer is {problems[1].answer}."])
+    r = self_consistency(problems[1], backend, k=3, dataset=problems)
+    again = TechniqueResult.from_dict(json.loads(json.dumps(r.to_dict())))
+    assert again == r
+    assert again.tokens == r.tokens == 3 * 4
+
+
+def test_evaluate_runs_every_problem_and_names_unknown_techniques(problems):
+    backend = Scripted(["The answer is 1."])
+    results = evaluate("direct", problems, backend, dataset=problems, progress=False)
+    assert [r.problem.id for r in results] == [p.id for p in problems]
+    assert all(r.technique == "direct" for r in results)
+    with pytest.raises(ValueError, match="choose one of direct"):
+        evaluate("telepathy", problems, backend)
+
+
+def test_self_consistency_rejects_k_zero(problems):
+    with pytest.raises(ValueError, match="k must be at least 1"):
+        self_consistency(problems[0], Scripted(["x"]), k=0)
+
+
+def test_register_technique_extends_the_table(problems):
+    def always_one(problem, backend, **_):
+        return few_shot_cot(problem, backend, dataset=problems)
+
+    register_technique("always_one", always_one)
+    try:
+        out = evaluate("always_one", problems[:2], Scripted(["The answer is 1."]),
+                       progress=False)
+        assert len(out) == 2
+        with pytest.raises(ValueError, match="exists already"):
+            register_technique("always_one", always_one)
+    finally:
+        TECHNIQUES.pop("always_one")
+
+
+def test_check_gives_feedback_and_never_raises_for_wrong_answers(problems):
+    c = Completion(text="a b", model="m", backend="b", seed=0,
+                   tokens=(Token("a", -0.1), Token(" b", -2.0)))
+    assert not itc_lab.check("00-least-likely-token", None, c)
+    assert "Not answered yet" in repr(itc_lab.check("00-least-likely-token", None, c))
+    assert itc_lab.check("00-least-likely-token", " b", c)
+    assert not itc_lab.check("00-least-likely-token", "a", c)
+    table = [{"technique": "x", "correct": 3, "tokens": 1000},
+             {"technique": "y", "correct": 2, "tokens": 100}]
+    assert itc_lab.check("01-accuracy-per-token", "y", table)
+    assert not itc_lab.check("01-accuracy-per-token", "x", table)
+    assert itc_lab.check("02-pass-at-k", 1 - 495 / 1820, 16, 4, 4)  # 1 - C(12,4)/C(16,4)
+    assert not itc_lab.check("02-pass-at-k", 0.5, 16, 4, 4)
+    assert not itc_lab.check("02-pass-at-k", "lots", 16, 4, 4)
+    with pytest.raises(ValueError, match="known:"):
+        itc_lab.check("99-nope", 1)
