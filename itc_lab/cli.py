@@ -85,6 +85,11 @@ def _record(args: argparse.Namespace) -> int:
         env["ITC_LAB_BACKEND"] = args.backend
     if args.model:
         env["ITC_LAB_MODEL"] = args.model
+    if args.outputs_only:
+        print(f"Replaying {lesson.name} to refresh its stored outputs (no model is asked) …")
+        replay = {"ITC_LAB_MODE": "replay", "ITC_LAB_LESSONS": env["ITC_LAB_LESSONS"]}
+        _execute(lesson, replay, save=True, timeout=args.timeout)
+        return 0
     if path.exists():
         shutil.copy2(path, backup)
         path.unlink()  # a fresh file holds exactly what the lesson uses now
@@ -123,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--backend", choices=["ollama", "embedded"], help="default: chosen as connect()")
     p.add_argument("--model", help="model name (Ollama)")
     p.add_argument("--no-outputs", action="store_true", help="do not re-run to store outputs")
+    p.add_argument("--outputs-only", action="store_true",
+                   help="only replay the existing recording to refresh the notebook's outputs")
     p.add_argument("--timeout", type=int, default=1800, help="seconds per cell (default 1800)")
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "lab":

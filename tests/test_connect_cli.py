@@ -204,3 +204,19 @@ def test_every_public_name_is_listed():
     assert public - modules - {"annotations"} <= set(itc_lab.__all__)
     assert all(hasattr(itc_lab, n) for n in itc_lab.__all__)
     json.dumps(itc_lab.__all__)
+
+
+def test_outputs_only_replays_without_a_model(clean_env, tmp_path):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    nb_path = _tiny_lesson(lessons, "Say hello.")
+    clean_env.setenv("ITC_LAB_LESSONS", str(lessons))
+    clean_env.setenv("ITC_LAB_LLAMA_SERVER", "/nonexistent/llama-server")
+    req = Request(prompt="Say hello.", max_tokens=8, temperature=0,
+                  model="SmolLM2-135M-Instruct-Q4_1")
+    store = RecordingStore(lessons / "recordings" / "01_tiny.jsonl")
+    store.put(req, itc_lab.Completion(text="Hello!", model=req.model, backend="embedded",
+                                      seed=0, completion_tokens=2))
+    assert main(["record", "01", "--outputs-only"]) == 0
+    nb = nbformat.read(nb_path, as_version=4)
+    assert nb.cells[0].outputs[-1]["text"].strip().endswith("True")

@@ -67,15 +67,17 @@ class RecordingStore:
         self._records: dict[str, tuple[Request, Completion]] = {}
         self._damaged: dict[str, _Damaged] = {}
         self._unkeyed: list[_Damaged] = []
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
 
     # -- reading -----------------------------------------------------------------------------
-    def _file_stamp(self) -> tuple[int, int] | None:
+    def _file_stamp(self) -> tuple[int, int, int] | None:
+        """Identity of the file's current version: every write replaces the file, so a new
+        inode means a new version even within one clock tick."""
         try:
             st = self.path.stat()
         except FileNotFoundError:
             return None
-        return (st.st_mtime_ns, st.st_size)
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
 
     def _refresh(self) -> None:
         stamp = self._file_stamp()
@@ -191,7 +193,12 @@ class RecordingStore:
         if not items:
             return
         with self._lock, self._file_lock():
-            records, damaged, unkeyed = self._parse()  # what other writers left on disk
+            if self._stamp is not None and self._file_stamp() == self._stamp:
+                # nobody wrote since we last read: reuse what we parsed
+                records, damaged = dict(self._records), dict(self._damaged)
+                unkeyed = list(self._unkeyed)
+            else:
+                records, damaged, unkeyed = self._parse()  # what other writers left on disk
             for req, comp in items:
                 if not req.model:
                     msg = "Only requests with a model can be recorded (resolve the model first)."
@@ -219,6 +226,7 @@ class RecordingStore:
         fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp",
                                    dir=self.path.parent)
         try:
+            os.fchmod(fd, 0o644)  # mkstemp makes it private; recordings are meant to be shared
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(body)
                 fh.flush()
