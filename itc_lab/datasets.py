@@ -809,3 +809,7 @@ def _coin_flip(n: int | None = None, seed: int = 0, **knobs: Any) -> Dataset:
 for _name, _factory in (("arith", _arith), ("arith-curated", _arith_curated),
                         ("last-letters", _last_letters), ("coin-flip", _coin_flip)):
     register_dataset(_name, _factory)
+
+# The Game of 24 lives in its own module, which registers "game24" when imported; it needs only
+# the names defined above, so importing it last is safe whichever module is imported first.
+from . import game24 as _game24  # noqa: E402, F401

@@ -124,3 +124,14 @@ def _maj_at_k(answer: Any, answers: Sequence[str | None], gold: str, k: int
     if _close(answer, want, 1e-3):
         return True, f"maj@{k} is {want:.4f}."
     return False, "average, over all size-k subsets, whether the subset's majority is the gold."
+
+
+@register_exercise("03-game24", "03_tree_search",
+                   "set my_answer to an expression that makes 24 from the puzzle's numbers.")
+def _game24(answer: Any, numbers: Sequence[int]) -> tuple[bool, str]:
+    from .game24 import check_expression
+
+    if not isinstance(answer, str):
+        return False, "write the expression as a string, e.g. \"(13 - 9) * (10 - 4)\""
+    ok, reason = check_expression(answer, numbers)
+    return ok, reason

@@ -140,3 +140,22 @@ def test_modes_are_validated(tmp_path, fake):
         RecordingBackend(tmp_path / "r.jsonl", fake, mode="sometimes")
     with pytest.raises(ValueError, match="needs a live model"):
         RecordingBackend(tmp_path / "r.jsonl", None, mode="record")
+
+
+def test_record_mode_answers_a_repeated_request_as_replay_will(tmp_path):
+    class Drifting(FakeBackend):
+        """A model whose answer to the same request changes from call to call."""
+
+        def _sample(self, request):
+            c = super()._sample(request)
+            return type(c).from_dict({**c.to_dict(), "text": f"{c.text} call{len(self.calls)}"})
+
+    path = tmp_path / "rec.jsonl"
+    rec = RecordingBackend(path, Drifting(concurrency=1), mode="record")
+    first = rec.generate(Request(prompt="q"))[0]
+    second = rec.generate(Request(prompt="q"))[0]
+    assert second.text == first.text  # asked once per run
+    replayed = RecordingBackend(path, None, mode="replay").generate(Request(prompt="q"))[0]
+    assert replayed.text == first.text
+    fresh = RecordingBackend(path, Drifting(concurrency=1), mode="record")
+    assert fresh.generate(Request(prompt="q"))[0].text.endswith("call1")  # a new run re-asks

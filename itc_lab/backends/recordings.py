@@ -274,6 +274,9 @@ class RecordingBackend:
         self.record_hint = record_hint
         self.hits = 0
         self.misses = 0
+        # keys this object recorded itself: asked again in the same run, they are served from
+        # the store, so a run and its replay see the same answer for the same request
+        self._recorded: set[str] = set()
 
     def describe(self) -> str:
         n = len(self.store)
@@ -297,9 +300,10 @@ class RecordingBackend:
             assert self.live is not None
             return self.live.generate_seeds(request, seeds, on_result=on_result)
         found: dict[int, Completion] = {}
-        if self.mode in ("replay", "auto"):
-            for s in seeds:
-                hit = self.store.get(request.with_seed(s))
+        for s in seeds:
+            req_s = request.with_seed(s)
+            if self.mode in ("replay", "auto") or req_s.key() in self._recorded:
+                hit = self.store.get(req_s)
                 if hit is not None:
                     found[s] = hit
         missing = [s for s in seeds if s not in found]
@@ -318,7 +322,9 @@ class RecordingBackend:
             assert self.live is not None
 
             def keep(c: Completion) -> None:
-                self.store.put(request.with_seed(c.seed), c)
+                req_c = request.with_seed(c.seed)
+                self.store.put(req_c, c)
+                self._recorded.add(req_c.key())
                 if on_result:
                     on_result(c)
 
