@@ -813,3 +813,4 @@ for _name, _factory in (("arith", _arith), ("arith-curated", _arith_curated),
 # The Game of 24 lives in its own module, which registers "game24" when imported; it needs only
 # the names defined above, so importing it last is safe whichever module is imported first.
 from . import game24 as _game24  # noqa: E402, F401
+from . import writing as _writing  # noqa: E402, F401  (registers "constrained-writing")

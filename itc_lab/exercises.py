@@ -135,3 +135,24 @@ def _game24(answer: Any, numbers: Sequence[int]) -> tuple[bool, str]:
         return False, "write the expression as a string, e.g. \"(13 - 9) * (10 - 4)\""
     ok, reason = check_expression(answer, numbers)
     return ok, reason
+
+
+@register_exercise("04-net-flips", "04_verify_and_self_correct",
+                   "set my_answer to (wrong→right) minus (right→wrong) after self-correction.")
+def _net_flips(answer: Any, before: Sequence[bool], after: Sequence[bool]) -> tuple[bool, str]:
+    up = sum(1 for b, a in zip(before, after, strict=True) if not b and a)
+    down = sum(1 for b, a in zip(before, after, strict=True) if b and not a)
+    if isinstance(answer, int) and not isinstance(answer, bool) and answer == up - down:
+        return True, f"{up} wrong→right, {down} right→wrong: net {up - down}."
+    return False, "count problems that went wrong→right and right→wrong, then subtract."
+
+
+@register_exercise("05-constraints", "05_iterative_refinement",
+                   "set my_answer to a sentence that meets every constraint of the task.")
+def _constraints(answer: Any, meta: Any) -> tuple[bool, str]:
+    from .writing import feedback_from_checks, score_text
+
+    if not isinstance(answer, str):
+        return False, "write the sentence as a string."
+    score, checks = score_text(answer, meta)
+    return score == 1.0, feedback_from_checks(checks)
