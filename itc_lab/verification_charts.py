@@ -14,6 +14,7 @@ from typing import Any
 
 import altair as alt
 
+from .charts import _number
 from .verification import FLIP_KEYS
 
 __all__ = [
@@ -37,17 +38,6 @@ _DIAGONAL = [{"x": 0.0, "y": 0.0}, {"x": 1.0, "y": 1.0}]
 
 def _bad(message: str) -> ValueError:
     return ValueError(message)
-
-
-def _number(row: Mapping[str, Any], key: str, i: int, name: str = "rows") -> float:
-    if key not in row:
-        msg = f"{name}[{i}] has no {key!r} field; its fields are {sorted(row)}."
-        raise _bad(msg)
-    value = row[key]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        msg = f"{name}[{i}][{key!r}] must be a finite number, not {value!r}."
-        raise _bad(msg)
-    return float(value)
 
 
 def _items(rows: Sequence[Mapping[str, Any]], what: str) -> list[dict[str, Any]]:
