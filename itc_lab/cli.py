@@ -73,6 +73,11 @@ def _execute(notebook: Path, env: dict[str, str], save: bool, timeout: int) -> N
             else:
                 os.environ[k] = v
     if save:
+        # widget state (each chart's bundled JavaScript) is rebuilt when the learner runs the
+        # cell; keeping it out of the file keeps lessons small and their diffs readable
+        nb.metadata.pop("widgets", None)
+        for cell in nb.cells:  # and run timestamps, which change on every run
+            cell.metadata.pop("execution", None)
         nbformat.write(nb, notebook)  # type: ignore[no-untyped-call]
 
 

@@ -222,3 +222,4 @@ def test_outputs_only_replays_without_a_model(clean_env, tmp_path):
     assert main(["record", "01", "--outputs-only"]) == 0
     nb = nbformat.read(nb_path, as_version=4)
     assert nb.cells[0].outputs[-1]["text"].strip().endswith("True")
+    assert "widgets" not in nb.metadata  # widget state is rebuilt when the cell runs
