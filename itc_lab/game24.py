@@ -55,6 +55,7 @@ __all__ = [
     "difficulty_of",
     "extract_expression",
     "is_solvable",
+    "reachable",
     "solve",
 ]
 
@@ -244,6 +245,15 @@ def count_solutions(numbers: Sequence[int], target: int = 24) -> int:
 def is_solvable(numbers: Sequence[int], target: int = 24) -> bool:
     """Whether any expression of the numbers equals ``target`` (faster than :func:`solve`)."""
     return _target(target) in _values(_multiset(numbers))
+
+
+def reachable(values: Sequence[Fraction | int], target: int = 24) -> bool:
+    """Whether the exact values left mid-search (fractions or negatives allowed) can still make
+    ``target``; the memoised search of :func:`is_solvable` without its whole-number check."""
+    if not 1 <= len(values) <= MAX_NUMBERS:
+        msg = f"Give 1 to {MAX_NUMBERS} values, not {len(values)}."
+        raise _bad(msg)
+    return _target(target) in _values(tuple(sorted(Fraction(v) for v in values)))
 
 
 def difficulty_of(n_solutions: int) -> int | None:

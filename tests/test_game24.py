@@ -330,3 +330,28 @@ def test_card_and_readme():
     assert D.load("game24", n=1).card == card
     readme = (D.data_dir() / "README.md").read_text(encoding="utf-8")
     assert "[`game24`](game24.md)" in readme
+
+
+def _reduce_all(values):
+    """Independent check: combine any two values with any operation until one is left."""
+    if len(values) == 1:
+        return {values[0]}
+    out = set()
+    for i, j in itertools.permutations(range(len(values)), 2):
+        rest = [v for k, v in enumerate(values) if k not in (i, j)]
+        a, b = values[i], values[j]
+        for v in [a + b, a - b, a * b] + ([a / b] if b else []):
+            out |= _reduce_all([*rest, v])
+    return out
+
+
+def test_reachable_handles_the_fractions_and_negatives_met_mid_search():
+    rng = random.Random(5)
+    for _ in range(400):
+        values = [Fraction(rng.randint(-13, 13), rng.choice([1, 1, 2, 3]))
+                  for _ in range(rng.randint(1, 3))]
+        assert G.reachable(values) == (Fraction(24) in _reduce_all(values))
+    assert G.reachable([Fraction(5, 2), 9, 13]) is False
+    assert G.reachable([Fraction(1, 2), 48]) is True
+    with pytest.raises(ValueError, match="1 to 6 values"):
+        G.reachable([])

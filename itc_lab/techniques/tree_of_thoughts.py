@@ -15,7 +15,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..backends.base import Backend
-from ..game24 import solve
+from ..game24 import reachable
 from ..search import ALGORITHMS, Evaluation, Proposal, SearchTree
 from ..types import Message, Request
 
@@ -127,7 +127,7 @@ class Game24Search:
     def evaluate(self, state: str) -> Evaluation:
         left = parse_state(state)
         if self.judge == "exact":
-            ok = bool(_solvable(left))
+            ok = reachable(left)
             return Evaluation(value=1.0 if ok else 0.0, tokens=0,
                               text="exact solver: " + ("reachable" if ok else "unreachable"))
         text, tokens = self._ask(f"{VALUE_EXAMPLE}{format_numbers(left)}:",
@@ -142,25 +142,6 @@ class Game24Search:
 
     def is_terminal(self, state: str) -> bool:
         return len(parse_state(state)) <= 1
-
-
-def _solvable(numbers: Sequence[Fraction]) -> bool:
-    if len(numbers) == 1:
-        return numbers[0] == 24
-    if all(n.denominator == 1 and n > 0 for n in numbers):
-        return bool(solve([int(n) for n in numbers]))
-    # fractions or negatives: small exhaustive check
-    nums = list(numbers)
-    for i in range(len(nums)):
-        for j in range(len(nums)):
-            if i == j:
-                continue
-            rest = [nums[k] for k in range(len(nums)) if k not in (i, j)]
-            a, b = nums[i], nums[j]
-            options = [a + b, a - b, a * b] + ([a / b] if b else [])
-            if any(_solvable([*rest, v]) for v in options):
-                return True
-    return False
 
 
 def tree_of_thoughts(numbers: Sequence[int], backend: Backend, *, algorithm: str = "bfs",
