@@ -21,7 +21,7 @@ from .errors import (
     RecordingDamaged,
     RecordingMissing,
 )
-from .exercises import check
+from .exercises import check, hint
 from .types import Alternative, Completion, CostModel, Message, Request, Token, Usage
 from .widgets import TokenView, TraceList, TraceView, UsageView, show
 
@@ -53,6 +53,7 @@ __all__ = [
     "check",
     "connect",
     "create_backend",
+    "hint",
     "lessons_dir",
     "recording_path",
     "register_backend",

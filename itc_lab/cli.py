@@ -1,4 +1,4 @@
-"""The ``itc-lab`` command: ``doctor``, ``lab`` and ``record``."""
+"""The ``itc-lab`` command: ``doctor``, ``lab``, ``record`` and ``exercises``."""
 
 from __future__ import annotations
 
@@ -136,6 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--outputs-only", action="store_true",
                    help="only replay the existing recording to refresh the notebook's outputs")
     p.add_argument("--timeout", type=int, default=1800, help="seconds per cell (default 1800)")
+    from .exercise_build import add_exercises_command, run_exercises_command
+
+    add_exercises_command(sub)
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "lab":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
@@ -143,6 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _doctor(args)
     if args.command == "lab":
         return _lab(args, extra)
+    if args.command == "exercises":
+        return run_exercises_command(args)
     return _record(args)
 
 

@@ -1,0 +1,661 @@
+"""Routing: decide how much compute each query deserves. Introduced in lesson 07.
+
+A router draws a few *probe* samples, estimates from them how hard the problem is, and then spends
+a small or a large sample budget on it (a *tier*). Everything here works offline on *pools*: for
+each problem, the samples already drawn in order (one sweep of ``k_max`` samples per problem).
+Sample ``i`` of a pool is what a live router would have received as its ``i``-th sample, so one
+sweep evaluates any number of routers, and the fixed-budget baseline, on the same samples.
+
+- :class:`Pool` / :class:`PoolSample`: the samples of one problem (``pools_from_results`` builds
+  them from technique results, ``pools_from_records`` from sweep records);
+- difficulty estimators (``ESTIMATORS``): ``disagreement``, ``entropy``, ``low_confidence``,
+  ``answer_length``;
+- :class:`Router` and :func:`evaluate_router`; :func:`fixed_budget_curve` and
+  :func:`accuracy_at_compute` for the baseline at equal compute; :func:`tune_router` for the
+  trade-off between cost and accuracy; :func:`router_chart` to draw it.
+
+Unparsed samples (answer ``None``) use up budget, never win a vote and are never correct, as in
+``itc_lab.analysis``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import altair as alt
+
+from .analysis import majority_vote
+from .charts import MAX_ROWS
+
+if TYPE_CHECKING:
+    from .techniques.base import TechniqueResult
+
+__all__ = [
+    "COST_FIELDS",
+    "ESTIMATORS",
+    "Decision",
+    "Estimator",
+    "Pool",
+    "PoolSample",
+    "Router",
+    "RouterReport",
+    "accuracy_at_compute",
+    "answer_length",
+    "disagreement",
+    "entropy",
+    "evaluate_router",
+    "fixed_budget_curve",
+    "low_confidence",
+    "pools_from_records",
+    "pools_from_results",
+    "router_chart",
+    "tune_router",
+]
+
+Estimator = Callable[[Sequence["PoolSample"]], float]
+"""``estimator(probe_samples) -> difficulty``: a number, higher means harder."""
+
+COST_FIELDS = ("mean_samples", "mean_tokens")
+"""The compute measures a router can be compared on: samples or generated tokens per problem."""
+
+_MAX_SETTINGS = 100_000
+
+
+def _bad(message: str) -> ValueError:
+    return ValueError(message)
+
+
+def _whole(name: str, value: object, low: int) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= low:
+        return value
+    msg = f"{name} must be a whole number >= {low}, not {value!r}."
+    raise _bad(msg)
+
+
+def _finite(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        msg = f"{name} must be a finite number, not {value!r}."
+        raise _bad(msg)
+    return float(value)
+
+
+# -- pools --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PoolSample:
+    """One sample already drawn for a problem."""
+
+    answer: str | None
+    """The extracted answer in canonical form; ``None`` when none could be parsed."""
+    correct: bool
+    """Whether ``answer`` is the problem's gold answer (always False for ``None``)."""
+    tokens: int
+    """Generated tokens of this sample, thinking included (tokens)."""
+    mean_logprob: float | None = None
+    """Mean token logprob of the sample (nats per token, <= 0); ``None`` without logprobs."""
+
+    def __post_init__(self) -> None:
+        if self.answer is not None and not isinstance(self.answer, str):
+            msg = (f"PoolSample answer must be a string or None, not {self.answer!r}: extract "
+                   "the answer from the completion first.")
+            raise _bad(msg)
+        if not isinstance(self.correct, bool):
+            msg = f"PoolSample correct must be True or False, not {self.correct!r}."
+            raise _bad(msg)
+        if self.answer is None and self.correct:
+            msg = "A sample without a parsed answer (answer=None) cannot be correct."
+            raise _bad(msg)
+        _whole("PoolSample tokens", self.tokens, 0)
+        if self.mean_logprob is not None:
+            _finite("PoolSample mean_logprob", self.mean_logprob)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"answer": self.answer, "correct": self.correct, "tokens": self.tokens,
+                "mean_logprob": self.mean_logprob}
+
+
+@dataclass(frozen=True)
+class Pool:
+    """The samples drawn for one problem, in the order they were drawn."""
+
+    problem_id: str
+    gold: str | None
+    """The gold answer (canonical form), when known; correctness itself comes from the samples."""
+    samples: tuple[PoolSample, ...]
+
+    def __post_init__(self) -> None:
+        items = tuple(self.samples)
+        if not items:
+            msg = f"Pool {self.problem_id!r} has no samples: draw at least one per problem."
+            raise _bad(msg)
+        for i, s in enumerate(items):
+            if not isinstance(s, PoolSample):
+                msg = (f"Pool {self.problem_id!r}: samples[{i}] is a {type(s).__name__}, not a "
+                       "PoolSample.")
+                raise _bad(msg)
+        verdict: dict[str, bool] = {}
+        for s in items:
+            if s.answer is None:
+                continue
+            if verdict.setdefault(s.answer, s.correct) != s.correct:
+                msg = (f"Pool {self.problem_id!r}: answer {s.answer!r} is marked both correct "
+                       "and wrong; grade every sample against the same gold answer.")
+                raise _bad(msg)
+        object.__setattr__(self, "samples", items)
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    @property
+    def answers(self) -> list[str | None]:
+        return [s.answer for s in self.samples]
+
+    def is_correct(self, answer: str | None) -> bool:
+        """Whether ``answer`` is right, as graded on the samples that carry it."""
+        return any(s.correct for s in self.samples if s.answer == answer and answer is not None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"problem_id": self.problem_id, "gold": self.gold,
+                "samples": [s.to_dict() for s in self.samples]}
+
+
+def pools_from_results(results: Sequence[TechniqueResult]) -> list[Pool]:
+    """One pool per technique result: its samples' answers, correctness, tokens and logprobs."""
+    pools = []
+    for r in results:
+        samples = tuple(
+            PoolSample(s.answer.value, bool(s.correct), s.completion.completion_tokens,
+                       s.completion.mean_logprob)
+            for s in r.samples)
+        pools.append(Pool(r.problem.id, r.problem.answer, samples))
+    return pools
+
+
+_RECORD_KEYS = ("answers", "sample_correct", "sample_tokens")
+
+
+def pools_from_records(rows: Sequence[Mapping[str, Any] | Any]) -> list[Pool]:
+    """One pool per sweep record (a dict, or an object with ``to_dict()``).
+
+    A record needs the per-sample lists ``answers``, ``sample_correct`` and ``sample_tokens``, and
+    may have ``sample_mean_logprob``, ``problem_id`` (default: the row number) and ``gold``.
+    """
+    pools = []
+    for i, row in enumerate(rows):
+        d = row if isinstance(row, Mapping) else getattr(row, "to_dict", lambda: None)()
+        if not isinstance(d, Mapping):
+            msg = (f"rows[{i}] is a {type(row).__name__}; give sweep records as dicts (or "
+                   "objects with to_dict()).")
+            raise _bad(msg)
+        missing = [k for k in _RECORD_KEYS if k not in d]
+        if missing:
+            msg = (f"rows[{i}] has no {missing} field(s); a sweep record lists per-sample "
+                   f"{', '.join(_RECORD_KEYS)} (and optionally sample_mean_logprob).")
+            raise _bad(msg)
+        answers = list(d["answers"])
+        logprobs = list(d.get("sample_mean_logprob") or [None] * len(answers))
+        columns = [answers, list(d["sample_correct"]), list(d["sample_tokens"]), logprobs]
+        if len({len(c) for c in columns}) != 1:
+            msg = (f"rows[{i}]: answers, sample_correct, sample_tokens and sample_mean_logprob "
+                   f"have different lengths {[len(c) for c in columns]}; give one value per "
+                   "sample in each.")
+            raise _bad(msg)
+        samples = tuple(PoolSample(a, c, t, lp) for a, c, t, lp in zip(*columns, strict=True))
+        pools.append(Pool(str(d.get("problem_id", i)), d.get("gold"), samples))
+    return pools
+
+
+# -- difficulty estimators ----------------------------------------------------------------------
+def _probe(probe: Sequence[PoolSample]) -> list[PoolSample]:
+    items = list(probe)
+    if not items:
+        msg = "A difficulty estimate needs at least one probe sample."
+        raise _bad(msg)
+    return items
+
+
+def _answer_counts(items: list[PoolSample]) -> list[int]:
+    """Sizes of the answer groups; every unparsed sample is a group of its own."""
+    counts = Counter(s.answer for s in items if s.answer is not None)
+    return [*counts.values(), *([1] * sum(s.answer is None for s in items))]
+
+
+def disagreement(probe: Sequence[PoolSample]) -> float:
+    """1 - the modal answer's share of the probe: 0 when all agree, up to ``1 - 1/n``.
+
+    An unparsed sample agrees with nothing: it counts as an answer of its own, so a probe of
+    ``n`` unparsed samples scores the maximum ``1 - 1/n``.
+    """
+    items = _probe(probe)
+    return 1.0 - max(_answer_counts(items)) / len(items)
+
+
+def entropy(probe: Sequence[PoolSample]) -> float:
+    """Entropy of the probe's answer distribution (nats): 0 when all agree, up to ``ln n``.
+
+    Unparsed samples each count as an answer of their own, as in :func:`disagreement`.
+    """
+    items = _probe(probe)
+    n = len(items)
+    return max(0.0, -math.fsum(c / n * math.log(c / n) for c in _answer_counts(items)))
+
+
+def low_confidence(probe: Sequence[PoolSample]) -> float:
+    """Minus the mean token logprob, averaged over probe samples (nats per token, 0 to inf).
+
+    0 means the model was certain of every token. Needs logprobs on every probe sample.
+    """
+    items = _probe(probe)
+    if any(s.mean_logprob is None for s in items):
+        msg = ("low_confidence needs token logprobs, and some probe samples have none: sample "
+               "with Request(top_logprobs=1) (or more) on a backend that reports logprobs, or "
+               "use the 'disagreement' estimator.")
+        raise _bad(msg)
+    return -math.fsum(s.mean_logprob or 0.0 for s in items) / len(items)
+
+
+def answer_length(probe: Sequence[PoolSample]) -> float:
+    """Mean generated tokens per probe sample (tokens, 0 to inf): long answers, hard problem."""
+    items = _probe(probe)
+    return math.fsum(s.tokens for s in items) / len(items)
+
+
+ESTIMATORS: dict[str, Estimator] = {
+    "disagreement": disagreement,
+    "entropy": entropy,
+    "low_confidence": low_confidence,
+    "answer_length": answer_length,
+}
+"""Difficulty estimators by name; each maps the probe samples to a number, higher = harder."""
+
+
+def _estimator(estimator: str | Estimator) -> tuple[str, Estimator]:
+    if isinstance(estimator, str):
+        if estimator not in ESTIMATORS:
+            msg = (f"Unknown difficulty estimator {estimator!r}; choose one of "
+                   f"{', '.join(ESTIMATORS)}, or pass a function probe_samples -> float.")
+            raise _bad(msg)
+        return estimator, ESTIMATORS[estimator]
+    if not callable(estimator):
+        msg = f"estimator must be a name or a function probe_samples -> float, not {estimator!r}."
+        raise _bad(msg)
+    return getattr(estimator, "__name__", "custom"), estimator
+
+
+# -- routers ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Decision:
+    """What a router did with one problem."""
+
+    problem_id: str
+    difficulty: float
+    """The estimator's value on the probe samples (its own unit; higher = harder)."""
+    tier: int
+    """How many thresholds the difficulty exceeded (0 = easiest tier)."""
+    samples: int
+    """Samples used in total, probe included (samples)."""
+    answer: str | None
+    """Plurality vote over the samples used (ties: the answer seen first)."""
+    correct: bool
+    tokens: int
+    """Generated tokens of the samples used (tokens)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"problem_id": self.problem_id, "difficulty": self.difficulty, "tier": self.tier,
+                "samples": self.samples, "answer": self.answer, "correct": self.correct,
+                "tokens": self.tokens}
+
+
+def _label(estimator: str, thresholds: Sequence[float], budgets: Sequence[int]) -> str:
+    spend = "/".join(map(str, budgets))
+    if not thresholds:
+        return f"{estimator} (one tier): {spend}"
+    return f"{estimator}>{','.join(f'{t:.3g}' for t in thresholds)}: {spend}"
+
+
+class Router:
+    """Probe, estimate difficulty, then spend the budget of the difficulty's tier.
+
+    ``Router("disagreement", probe=4, thresholds=[0.0], budgets=[4, 16])`` draws 4 samples; if
+    they all agree (disagreement 0, not above the threshold 0.0) it stops at 4, otherwise it draws
+    up to 16 in total. The tier is the number of ``thresholds`` the difficulty exceeds (strictly),
+    so ``budgets`` has one more entry than ``thresholds``; budgets count samples in total, probe
+    included, so each is at least ``probe``.
+    """
+
+    def __init__(self, estimator: str | Estimator, probe: int, thresholds: Sequence[float],
+                 budgets: Sequence[int]) -> None:
+        self.estimator_name, self.estimator = _estimator(estimator)
+        self.probe = _whole("probe (samples drawn before deciding)", probe, 1)
+        self.thresholds = tuple(_finite(f"thresholds[{i}]", t) for i, t in enumerate(thresholds))
+        self.budgets = tuple(_whole(f"budgets[{i}]", b, 1) for i, b in enumerate(budgets))
+        if len(self.budgets) != len(self.thresholds) + 1:
+            msg = (f"A router with {len(self.thresholds)} threshold(s) has "
+                   f"{len(self.thresholds) + 1} tiers, so it needs {len(self.thresholds) + 1} "
+                   f"budgets, not {len(self.budgets)}.")
+            raise _bad(msg)
+        if any(b < a for a, b in itertools.pairwise(self.thresholds)):
+            msg = f"thresholds must be in increasing order (easy to hard), not {self.thresholds}."
+            raise _bad(msg)
+        if any(b < a for a, b in itertools.pairwise(self.budgets)):
+            msg = (f"budgets must not decrease from tier to tier (harder problems get at least "
+                   f"as many samples), not {self.budgets}.")
+            raise _bad(msg)
+        if self.budgets[0] < self.probe:
+            msg = (f"budgets count samples in total, probe included, so each must be >= probe="
+                   f"{self.probe}; the smallest is {self.budgets[0]}.")
+            raise _bad(msg)
+
+    def __repr__(self) -> str:
+        return (f"Router({self.estimator_name!r}, probe={self.probe}, "
+                f"thresholds={list(self.thresholds)}, budgets={list(self.budgets)})")
+
+    @property
+    def label(self) -> str:
+        """A short name for charts, e.g. ``"disagreement>0.25: 4/16"``."""
+        return _label(self.estimator_name, self.thresholds, self.budgets)
+
+    def difficulty(self, pool: Pool) -> float:
+        """The estimator's value on the pool's first ``probe`` samples."""
+        self._check_pool(pool)
+        value = self.estimator(pool.samples[: self.probe])
+        return _finite(f"The difficulty of problem {pool.problem_id!r}", value)
+
+    def tier(self, difficulty: float) -> int:
+        """How many thresholds ``difficulty`` exceeds."""
+        return sum(difficulty > t for t in self.thresholds)
+
+    def route(self, pool: Pool) -> Decision:
+        """Route one problem, replaying its pool as the samples a live router would draw."""
+        return self._decide(pool, self.difficulty(pool))
+
+    def _check_pool(self, pool: Pool) -> None:
+        if not isinstance(pool, Pool):
+            msg = (f"route() takes a Pool, not a {type(pool).__name__}: build pools with "
+                   "pools_from_results() or pools_from_records().")
+            raise _bad(msg)
+        if len(pool) < self.budgets[-1]:
+            msg = (f"Problem {pool.problem_id!r} has {len(pool)} samples, but the largest budget "
+                   f"is {self.budgets[-1]}: draw at least that many samples per problem.")
+            raise _bad(msg)
+
+    def _decide(self, pool: Pool, difficulty: float) -> Decision:
+        tier = self.tier(difficulty)
+        used = self.budgets[tier]
+        winner, _ = majority_vote(pool.answers[:used])
+        return Decision(pool.problem_id, difficulty, tier, used, winner, pool.is_correct(winner),
+                        sum(s.tokens for s in pool.samples[:used]))
+
+
+@dataclass(frozen=True)
+class RouterReport:
+    """How a router did over a set of problems."""
+
+    estimator: str
+    probe: int
+    """Probe samples drawn before deciding (samples)."""
+    thresholds: tuple[float, ...]
+    budgets: tuple[int, ...]
+    """Samples in total per tier, probe included (samples)."""
+    accuracy: float
+    """Share of problems whose voted answer is correct (0 to 1)."""
+    mean_samples: float
+    """Samples used per problem, on average (samples)."""
+    mean_tokens: float
+    """Generated tokens per problem, on average (tokens)."""
+    tier_counts: tuple[int, ...]
+    """Problems routed to each tier."""
+    tier_accuracy: tuple[float | None, ...]
+    """Accuracy within each tier (``None`` for an empty tier)."""
+    decisions: tuple[Decision, ...] = field(repr=False)
+
+    @property
+    def label(self) -> str:
+        return _label(self.estimator, self.thresholds, self.budgets)
+
+    def to_row(self) -> dict[str, Any]:
+        """The summary as a flat dict (no decisions), e.g. for a chart or a table."""
+        return {"policy": "router", "router": self.label, "estimator": self.estimator,
+                "probe": self.probe, "thresholds": list(self.thresholds),
+                "budgets": list(self.budgets), "accuracy": self.accuracy,
+                "mean_samples": self.mean_samples, "mean_tokens": self.mean_tokens,
+                "tier_counts": list(self.tier_counts),
+                "n_problems": len(self.decisions)}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"estimator": self.estimator, "probe": self.probe,
+                "thresholds": list(self.thresholds), "budgets": list(self.budgets),
+                "accuracy": self.accuracy, "mean_samples": self.mean_samples,
+                "mean_tokens": self.mean_tokens, "tier_counts": list(self.tier_counts),
+                "tier_accuracy": list(self.tier_accuracy),
+                "decisions": [d.to_dict() for d in self.decisions]}
+
+
+def _pools(pools: Sequence[Pool]) -> list[Pool]:
+    items = list(pools)
+    if not items:
+        msg = "Give at least one pool (the samples of one problem)."
+        raise _bad(msg)
+    for i, p in enumerate(items):
+        if not isinstance(p, Pool):
+            msg = (f"pools[{i}] is a {type(p).__name__}, not a Pool: build pools with "
+                   "pools_from_results() or pools_from_records().")
+            raise _bad(msg)
+    return items
+
+
+def _report(router: Router, decisions: list[Decision]) -> RouterReport:
+    n = len(decisions)
+    tiers = len(router.budgets)
+    counts = [0] * tiers
+    right = [0] * tiers
+    for d in decisions:
+        counts[d.tier] += 1
+        right[d.tier] += d.correct
+    return RouterReport(
+        estimator=router.estimator_name, probe=router.probe, thresholds=router.thresholds,
+        budgets=router.budgets, accuracy=sum(right) / n,
+        mean_samples=math.fsum(d.samples for d in decisions) / n,
+        mean_tokens=math.fsum(d.tokens for d in decisions) / n,
+        tier_counts=tuple(counts),
+        tier_accuracy=tuple(r / c if c else None for r, c in zip(right, counts, strict=True)),
+        decisions=tuple(decisions))
+
+
+def evaluate_router(router: Router, pools: Sequence[Pool]) -> RouterReport:
+    """Route every pool and summarise: accuracy, mean samples and tokens, per-tier results."""
+    return _report(router, [router.route(p) for p in _pools(pools)])
+
+
+# -- the fixed-budget baseline ------------------------------------------------------------------
+def fixed_budget_curve(pools: Sequence[Pool], budgets: Sequence[int]) -> list[dict[str, Any]]:
+    """Plain majority voting over the first ``b`` samples of every pool, for each budget ``b``.
+
+    The same samples and the same vote (``majority_vote``) a router uses, so the two compare on
+    equal terms. One row per budget, in increasing order::
+
+        {"policy": "fixed", "budget": 4, "accuracy": 0.71, "mean_samples": 4.0,
+         "mean_tokens": 212.5, "n_problems": 400}
+    """
+    items = _pools(pools)
+    bs = sorted({_whole(f"budgets[{i}]", b, 1) for i, b in enumerate(budgets)})
+    if not bs:
+        msg = "budgets is empty: give the fixed sample budgets to evaluate, e.g. [1, 2, 4, 8, 16]."
+        raise _bad(msg)
+    shortest = min(items, key=len)
+    if len(shortest) < bs[-1]:
+        msg = (f"Problem {shortest.problem_id!r} has {len(shortest)} samples, fewer than the "
+               f"budget {bs[-1]}: draw at least max(budgets) samples per problem.")
+        raise _bad(msg)
+    rows = []
+    for b in bs:
+        right = sum(p.is_correct(majority_vote(p.answers[:b])[0]) for p in items)
+        tokens = math.fsum(sum(s.tokens for s in p.samples[:b]) for p in items)
+        rows.append({"policy": "fixed", "budget": b, "accuracy": right / len(items),
+                     "mean_samples": float(b), "mean_tokens": tokens / len(items),
+                     "n_problems": len(items)})
+    return rows
+
+
+def _cost_field(x: str) -> str:
+    if x not in COST_FIELDS:
+        msg = f"x must be one of {COST_FIELDS} (samples or tokens per problem), not {x!r}."
+        raise _bad(msg)
+    return x
+
+
+def accuracy_at_compute(curve: Sequence[Mapping[str, Any]], compute: float,
+                        x: str = "mean_samples") -> float:
+    """Accuracy of a fixed-budget policy at ``compute`` per problem, by linear interpolation.
+
+    Between the two budgets around ``compute`` (in ``x``: ``"mean_samples"`` or
+    ``"mean_tokens"``), a policy that gives the larger budget to a random share
+    ``(compute - low) / (high - low)`` of the problems and the smaller one to the rest spends
+    ``compute`` on average, and its expected accuracy is the straight line between the two points.
+    ``compute`` must lie within the curve's range.
+    """
+    x = _cost_field(x)
+    c = _finite("compute", compute)
+    points = sorted((_finite(f"curve[{i}][{x!r}]", r[x]), _finite(f"curve[{i}]['accuracy']",
+                                                                     r["accuracy"]))
+                    for i, r in enumerate(curve))
+    if not points:
+        msg = "The curve is empty: build it with fixed_budget_curve(pools, budgets)."
+        raise _bad(msg)
+    lo_x, hi_x = points[0][0], points[-1][0]
+    if not lo_x <= c <= hi_x:
+        msg = (f"compute={c:g} is outside the curve's range {lo_x:g} … {hi_x:g} ({x}); add "
+               "budgets to fixed_budget_curve so that it covers this compute level.")
+        raise _bad(msg)
+    for (x0, y0), (x1, y1) in itertools.pairwise(points):
+        if x0 <= c <= x1:
+            return y0 if x1 == x0 else y0 + (y1 - y0) * (c - x0) / (x1 - x0)
+    return points[0][1]  # a single-point curve, at exactly its compute
+
+
+# -- tuning -------------------------------------------------------------------------------------
+def _quantile(ordered: Sequence[float], q: float) -> float:
+    pos = q * (len(ordered) - 1)
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def _default_grid(difficulties: Sequence[float], steps: int) -> list[float]:
+    ordered = sorted(difficulties)
+    cuts = {_quantile(ordered, i / steps) for i in range(steps + 1)}
+    cuts.add(ordered[0] - 1.0)  # below every difficulty: everything to the top tier
+    return sorted(cuts)
+
+
+def _pareto(reports: list[RouterReport], x: str) -> list[RouterReport]:
+    """Reports no other report beats on both cost (lower) and accuracy (higher), by cost."""
+    ordered = sorted(reports, key=lambda r: (getattr(r, x), -r.accuracy))
+    front: list[RouterReport] = []
+    for r in ordered:
+        if not front or r.accuracy > front[-1].accuracy:
+            front.append(r)
+    return front
+
+
+def tune_router(pools: Sequence[Pool], estimator: str | Estimator, probe: int,
+                budgets: Sequence[int], *, grid: int | Sequence[float] = 10,
+                x: str = "mean_samples") -> list[RouterReport]:
+    """Try every threshold setting on a grid; return the Pareto-efficient ones, cheapest first.
+
+    ``grid`` is either the candidate thresholds, or a number ``g`` of steps: then the candidates
+    are the difficulty quantiles ``0, 1/g, …, 1`` over the pools' probes, plus one value below the
+    smallest difficulty (which sends every problem to the top tier). Every non-decreasing choice of
+    ``len(budgets) - 1`` candidates is evaluated; a setting is kept when no other one is at most as
+    expensive (in ``x``, ``"mean_samples"`` or ``"mean_tokens"``) and more accurate. Among
+    settings with the same cost and accuracy, the first one found is kept.
+    """
+    x = _cost_field(x)
+    items = _pools(pools)
+    base = Router(estimator, probe, [0.0] * (len(budgets) - 1), budgets)
+    difficulties = [base.difficulty(p) for p in items]
+    if isinstance(grid, bool | int):
+        cuts = _default_grid(difficulties, _whole("grid (quantile steps)", grid, 1))
+    else:
+        cuts = sorted({_finite(f"grid[{i}]", g) for i, g in enumerate(grid)})
+        if not cuts:
+            msg = "grid is empty: give candidate thresholds, or a number of quantile steps."
+            raise _bad(msg)
+    slots = len(budgets) - 1
+    settings = math.comb(len(cuts) + slots - 1, slots)
+    if settings > _MAX_SETTINGS:
+        msg = (f"{settings} threshold settings are too many to try; use a coarser grid "
+               f"(fewer than {len(cuts)} candidates) or fewer tiers.")
+        raise _bad(msg)
+    reports: list[RouterReport] = []
+    seen: set[tuple[float, float]] = set()
+    for thresholds in itertools.combinations_with_replacement(cuts, slots):
+        router = Router(base.estimator, probe, thresholds, budgets)
+        report = _report(router, [router._decide(p, d)
+                                  for p, d in zip(items, difficulties, strict=True)])
+        point = (getattr(report, x), report.accuracy)
+        if point not in seen:
+            seen.add(point)
+            reports.append(report)
+    return _pareto(reports, x)
+
+
+# -- picture ------------------------------------------------------------------------------------
+def router_chart(reports: Sequence[RouterReport], fixed_curve: Sequence[Mapping[str, Any]],
+                 x: str = "mean_samples", title: str = "") -> alt.LayerChart:
+    """Accuracy against compute: the fixed-budget curve as a line, each router as a point.
+
+    A router point above the line beats fixed allocation at the same mean compute. ``x`` is
+    ``"mean_samples"`` or ``"mean_tokens"`` (per problem). Used in lesson 07.
+    """
+    x = _cost_field(x)
+    router_rows = [r.to_row() for r in reports]
+    fixed_rows = [{k: r[k] for k in ("policy", "budget", "accuracy", "mean_samples",
+                                     "mean_tokens") if k in r} for r in fixed_curve]
+    if not fixed_rows:
+        msg = "fixed_curve is empty: build it with fixed_budget_curve(pools, budgets)."
+        raise _bad(msg)
+    for i, r in enumerate(fixed_rows):
+        for key in (x, "accuracy"):
+            if key not in r:
+                msg = f"fixed_curve[{i}] has no {key!r}; build it with fixed_budget_curve()."
+                raise _bad(msg)
+        r["label"] = f"fixed {r.get('budget', '')}".strip()
+    for r in router_rows:
+        r["thresholds"] = ", ".join(f"{t:.3g}" for t in r["thresholds"])
+        r["budgets"] = "/".join(map(str, r["budgets"]))
+        r["tier_counts"] = "/".join(map(str, r["tier_counts"]))
+    if len(router_rows) + len(fixed_rows) > MAX_ROWS:
+        msg = (f"{len(router_rows) + len(fixed_rows)} points are more than the {MAX_ROWS} a "
+               "chart holds: draw the Pareto-efficient routers only (tune_router returns them).")
+        raise _bad(msg)
+    title_x = "mean samples per problem" if x == "mean_samples" else "mean tokens per problem"
+    domain = ["fixed budget", "router"]
+    color = alt.Color("policy_name:N", title=None,
+                      scale=alt.Scale(domain=domain, range=["#999999", "#0072B2"]))
+    x_enc = alt.X(f"{x}:Q", title=title_x, scale=alt.Scale(zero=False))
+    y_enc = alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"),
+                  title="accuracy")
+    fixed = alt.Chart(alt.InlineData(values=fixed_rows)).transform_calculate(
+        policy_name="'fixed budget'").encode(x=x_enc, y=y_enc, color=color)
+    fixed_line = fixed.mark_line(strokeDash=[4, 3])
+    fixed_points = fixed.mark_point(filled=True, size=40).encode(tooltip=[
+        alt.Tooltip("budget:Q", title="samples per problem"),
+        alt.Tooltip("accuracy:Q", format=".1%"),
+        alt.Tooltip("mean_tokens:Q", format=",.0f", title="mean tokens")])
+    layers = [fixed_line, fixed_points]
+    if router_rows:
+        routers = alt.Chart(alt.InlineData(values=router_rows)).transform_calculate(
+            policy_name="'router'").encode(x=x_enc, y=y_enc, color=color)
+        layers.append(routers.mark_point(filled=True, size=90, shape="diamond").encode(tooltip=[
+            alt.Tooltip("router:N"), alt.Tooltip("accuracy:Q", format=".1%"),
+            alt.Tooltip("mean_samples:Q", format=".2f", title="mean samples"),
+            alt.Tooltip("mean_tokens:Q", format=",.0f", title="mean tokens"),
+            alt.Tooltip("thresholds:N"), alt.Tooltip("budgets:N", title="budgets per tier"),
+            alt.Tooltip("tier_counts:N", title="problems per tier")]))
+    return alt.LayerChart(layer=layers).properties(
+        title=title or "Routing against fixed budgets at equal compute", width=420, height=280)

@@ -1,0 +1,610 @@
+"""Exercises as files: loading, checking, building student and solution notebooks, grading."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import math
+import re
+from fractions import Fraction
+from itertools import combinations
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import jsonschema
+import nbformat
+import pytest
+
+import itc_lab
+from itc_lab import exercises
+from itc_lab.datasets import evaluate
+from itc_lab.exercise_build import (
+    add_exercises_command,
+    build,
+    lesson_files,
+    render_code,
+    render_prompt,
+    run_exercises_command,
+    sync,
+)
+from itc_lab.exercises import (
+    ExercisePackError,
+    catalog,
+    check,
+    get_exercise,
+    grade_answer,
+    hint,
+    load_pack,
+    register_pack,
+    require,
+)
+from itc_lab.types import Completion, Token
+
+REPO = Path(__file__).resolve().parents[1]
+LESSONS = REPO / "lessons"
+BUILTIN_IDS = {"00-least-likely-token", "01-accuracy-per-token", "02-pass-at-k", "02-maj-at-k",
+               "03-game24", "04-net-flips", "05-constraints"}
+
+
+@pytest.fixture(autouse=True)
+def only_builtin_packs(monkeypatch):
+    """Every test starts from the built-in pack alone, and leaves no pack registered."""
+    monkeypatch.delenv(exercises.PACKS_ENV, raising=False)
+    monkeypatch.delenv(exercises.GRADE_REPORT_ENV, raising=False)
+    monkeypatch.setenv("ITC_LAB_LESSONS", str(LESSONS))
+    saved = list(exercises._REGISTERED)
+    exercises._REGISTERED.clear()
+    yield
+    exercises._REGISTERED[:] = saved
+    exercises._entry_point_dirs.cache_clear()
+
+
+def write_exercise(folder: Path, name: str, **fields: Any) -> Path:
+    """An exercise file with sensible defaults; ``fields`` override them (None removes one)."""
+    data: dict[str, Any] = {
+        "id": name, "lesson": "00_meet_your_model", "title": "Count the tokens", "points": 4,
+        "prompt": "Set `my_answer` to the number of tokens in the greedy answer.\n\nCount them.",
+        "context": ["completion"], "call": "greedy", "starter": "my_answer = None",
+        "solution": "my_answer = len(greedy.tokens)", "hints": ["len() counts.", "Of tokens."],
+    }
+    data.update(fields)
+    checks = data.pop("checks", [
+        {"expr": "answer == len(completion.tokens)", "message": "count greedy.tokens, not {answer}",
+         "success": "{answer} tokens."},
+        {"expr": "is_whole(answer)", "message": "a whole number, not {answer!r}", "hidden": True},
+    ])
+    lines = [f"{k} = {json.dumps(v)}" for k, v in data.items() if v is not None]
+    for c in checks:
+        lines.append("\n[[checks]]")
+        lines += [f"{k} = {json.dumps(v)}" for k, v in c.items()]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def run_exercise_cell(ex: exercises.Exercise, version: str, lesson_state: dict[str, Any]
+                      ) -> tuple[Any, tuple[Any, ...]]:
+    """Run an exercise's cell code (without the check) in a hand-made lesson state; return
+    my_answer and the context values the check call passes."""
+    ns = {"math": math, **lesson_state}
+    body = ex.starter if version == "student" else ex.solution
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(f"{ex.setup}\n{body}", ns)
+    context = eval(f"({ex.call},)", ns)
+    return ns["my_answer"], context
+
+
+# ---------------------------------------------------------------------------------------------
+# Built-in exercises against oracles
+# ---------------------------------------------------------------------------------------------
+
+
+def test_every_builtin_is_a_file_of_the_builtin_pack():
+    found = catalog()
+    assert set(found) == BUILTIN_IDS
+    for ex in found.values():
+        assert ex.path is not None and ex.path.parent == exercises.builtin_pack_dir()
+        assert ex.path.suffix == ".toml" and ex.points >= 1 and ex.hints
+        assert ex.lesson in lesson_files(LESSONS)
+
+
+def _starter_is_unanswered(ex_id: str, state: dict[str, Any]) -> None:
+    ex = get_exercise(ex_id)
+    answer, context = run_exercise_cell(ex, "student", state)
+    assert answer is None
+    fb = check(ex_id, answer, *context)
+    assert not fb and fb.message == f"Not answered yet: {ex.summary}"
+    verdict = grade_answer(ex_id, answer, *context)
+    assert not verdict.passed_all and verdict.points == 0
+
+
+def _solution_passes(ex_id: str, state: dict[str, Any]) -> tuple[Any, tuple[Any, ...]]:
+    ex = get_exercise(ex_id)
+    answer, context = run_exercise_cell(ex, "solution", state)
+    assert check(ex_id, answer, *context), check(ex_id, answer, *context)
+    verdict = grade_answer(ex_id, answer, *context)
+    assert verdict.passed_all and verdict.points == ex.points == verdict.possible
+    assert verdict.message.startswith("Correct: ")
+    return answer, context
+
+
+def test_00_least_likely_token():
+    probs = {"The": 0.9, " answer": 0.2, " is": 0.6, " 5": 0.5}
+    greedy = Completion(text="The answer is 5", model="m", backend="b", seed=0,
+                        tokens=tuple(Token(t, math.log(p)) for t, p in probs.items()))
+    state = {"greedy": greedy}
+    _starter_is_unanswered("00-least-likely-token", state)
+    answer, context = _solution_passes("00-least-likely-token", state)
+    assert answer == min(probs, key=probs.__getitem__) == " answer"
+    assert "p=0.20" in check("00-least-likely-token", answer, *context).message
+    wrong = check("00-least-likely-token", " 5", greedy)
+    assert not wrong and "Sort greedy.tokens by .prob" in wrong.message
+    assert "string" in check("00-least-likely-token", greedy.tokens[1], greedy).message
+    bare = Completion(text="x", model="m", backend="b", seed=0, tokens=(Token("x"),))
+    assert "no logprobs" in check("00-least-likely-token", "x", bare).message
+
+
+def test_01_accuracy_per_token():
+    table = [{"technique": "direct", "correct": 3, "tokens": 100},
+             {"technique": "zero-shot CoT", "correct": 5, "tokens": 1000},
+             {"technique": "few-shot CoT", "correct": 8, "tokens": 200}]
+    # per 1,000 tokens: 30, 5 and 40
+    state = {"table": table}
+    _starter_is_unanswered("01-accuracy-per-token", state)
+    answer, _ = _solution_passes("01-accuracy-per-token", state)
+    assert answer == "few-shot CoT"
+    assert "40.0 correct per 1,000 tokens" in check("01-accuracy-per-token", answer, table).message
+    assert "not the most token-efficient" in check("01-accuracy-per-token", "direct",
+                                                   table).message
+    assert "not a technique" in check("01-accuracy-per-token", "best", table).message
+    assert "as a string" in check("01-accuracy-per-token", 3, table).message
+
+
+def test_02_pass_at_k_against_counting_every_draw():
+    pattern = [True, False, False, True, False, False, False, True, False, False, False, False,
+               True, False, True, False]
+    shown = SimpleNamespace(samples=[SimpleNamespace(correct=b) for b in pattern])
+    state = {"shown": shown, "K": 16}
+    # oracle: the share of all 4-sample draws that hold at least one correct sample
+    draws = list(combinations(pattern, 4))
+    oracle = Fraction(sum(any(d) for d in draws), len(draws))
+    _starter_is_unanswered("02-pass-at-k", state)
+    answer, context = _solution_passes("02-pass-at-k", state)
+    assert context == (16, 5, 4)
+    assert answer == pytest.approx(float(oracle), abs=1e-12)
+    assert answer == pytest.approx(1 - math.comb(11, 4) / math.comb(16, 4), abs=1e-12)
+    rounded = round(float(oracle), 7)  # right to 6 digits, not to 9
+    visible = check("02-pass-at-k", rounded, *context)
+    hidden = grade_answer("02-pass-at-k", rounded, *context)
+    assert visible and hidden.passed_visible and not hidden.passed_all and hidden.points == 0
+    assert "instead of rounding" in hidden.message
+    assert "math.comb" in check("02-pass-at-k", 0.5, *context).message
+    assert "number from 0 to 1" in check("02-pass-at-k", "lots", *context).message
+    assert "from 0 to 1" in check("02-pass-at-k", 1.5, *context).message
+    assert not check("02-pass-at-k", True, *context)  # a bool is not a number here
+
+
+@pytest.mark.parametrize(("answers", "oracle"), [
+    # the 5 ways to leave one answer out: 3 wins twice (0), 7 wins twice (1), a 7-3 tie once (1/2)
+    (["7", "7", "3", "3", None], Fraction(1, 2)),
+    (["7"] * 6, Fraction(1)),
+    (["3", "3", None, "4", "5", None], Fraction(0)),
+    # one 4-set of a 4-pool: 7 and 3 tie with one vote each, None never wins
+    (["7", "3", None, None], Fraction(1, 2)),
+])
+def test_02_maj_at_k_against_hand_counts(answers, oracle):
+    shown = SimpleNamespace(answers=answers, problem=SimpleNamespace(answer="7"))
+    state = {"shown": shown}
+    _starter_is_unanswered("02-maj-at-k", state)
+    answer, context = _solution_passes("02-maj-at-k", state)
+    assert answer == pytest.approx(float(oracle), abs=1e-12)
+    if 0 < oracle < 1:
+        assert "sets of 4 answers" in check("02-maj-at-k", float(oracle) + 0.1, *context).message
+        near = grade_answer("02-maj-at-k", float(oracle) + 5e-4, *context)
+        assert near.passed_visible and not near.passed_all
+
+
+def test_03_game24_with_a_safe_evaluator():
+    puzzles = [None, SimpleNamespace(meta={"numbers": [2, 6, 8, 12]})]
+    state = {"puzzles": puzzles}
+    _starter_is_unanswered("03-game24", state)
+    answer, context = _solution_passes("03-game24", state)
+    assert evaluate(answer) == 24
+    assert sorted(int(n) for n in re.findall(r"\d+", answer)) == [2, 6, 8, 12]
+    assert check("03-game24", "12 * 8 / (6 - 2)", *context)
+    assert "equals 12, not 24" in check("03-game24", "12 * 8 / (6 + 2)", *context).message
+    assert "does not use" in check("03-game24", "2 * 12", *context).message
+    assert "as a string" in check("03-game24", 24, *context).message
+    hostile = "__import__('os').system('echo no')"
+    assert not check("03-game24", hostile, *context)  # parsed, never evaluated
+
+
+def test_04_net_flips():
+    before = [False, True, False, True, False, True]
+    after = [True, True, False, False, True, True]
+    # by hand: wrong→right at 0 and 4, right→wrong at 3: net +1
+    state = {"rounds": [before, [True] * 6, after]}
+    _starter_is_unanswered("04-net-flips", state)
+    answer, context = _solution_passes("04-net-flips", state)
+    assert answer == 1
+    assert "2 wrong→right, 1 right→wrong: net 1" in check("04-net-flips", 1, *context).message
+    assert not check("04-net-flips", 3, *context)
+    assert "whole number" in check("04-net-flips", "1", *context).message
+    assert not check("04-net-flips", True, *context)
+
+
+def test_05_constraints():
+    meta = {"required": ["road", "wind"], "max_words": 12, "forbidden": "e"}
+    tasks = [SimpleNamespace(question="Write one sentence about the mountains.", meta=meta)]
+    state = {"tasks": tasks}
+    _starter_is_unanswered("05-constraints", state)
+    answer, _ = _solution_passes("05-constraints", state)
+    words = re.findall(r"[A-Za-z']+", answer.lower())
+    assert {"road", "wind"} <= set(words) and len(words) <= 12 and "e" not in answer.lower()
+    wrong = check("05-constraints", "The wind on the road", meta)
+    assert not wrong and "no letter 'e'" in wrong.message
+    assert "string" in check("05-constraints", ["road", "wind"], meta).message
+
+
+# ---------------------------------------------------------------------------------------------
+# check(), hint(), require() and the grading hook
+# ---------------------------------------------------------------------------------------------
+
+
+def test_first_failing_check_speaks_and_a_raising_check_counts_as_failed(tmp_path):
+    write_exercise(tmp_path, "t-order", context=["n"], call="3", checks=[
+        {"expr": "answer > 0", "message": "positive, please"},
+        {"expr": "1 / (answer - n) > 0", "message": "more than {n}", "success": "{answer} > {n}"},
+    ])
+    register_pack(tmp_path)
+    assert check("t-order", -1, 3).message == "Not yet: positive, please"
+    assert check("t-order", 2, 3).message == "Not yet: more than 3"
+    crashed = check("t-order", 3, 3)
+    assert not crashed
+    assert crashed.message.startswith("Not yet: could not check this answer (ZeroDivisionError")
+    assert check("t-order", 5, 3).message == "Correct: 5 > 3"
+    assert repr(check("t-order", ..., 3)) == ("[t-order] Not answered yet: Set my_answer to the "
+                                              "number of tokens in the greedy answer.")
+    with pytest.raises(TypeError, match=r"takes 1 value\(s\) after the answer \(n\)"):
+        check("t-order", 5)
+    with pytest.raises(ValueError, match="known:"):
+        check("99-nope", 1)
+
+
+def test_hints_and_require(tmp_path):
+    write_exercise(tmp_path, "t-hint")
+    register_pack(tmp_path)
+    assert hint("t-hint") == "len() counts." and hint("t-hint", 2) == "Of tokens."
+    with pytest.raises(ValueError, match="has 2 hint"):
+        hint("t-hint", 3)
+    greedy = Completion(text="a b", model="m", backend="b", seed=0,
+                        tokens=(Token("a", -1.0), Token(" b", -1.0)))
+    assert require("t-hint", 2, greedy).points == 4
+    with pytest.raises(AssertionError, match="a whole number"):
+        require("t-hint", 2.0, greedy)  # passes the visible check, fails the hidden one
+
+
+def test_grade_report_hook_records_hidden_checks(tmp_path, monkeypatch):
+    write_exercise(tmp_path / "pack", "t-report")
+    register_pack(tmp_path / "pack")
+    report = tmp_path / "report.jsonl"
+    monkeypatch.setenv(exercises.GRADE_REPORT_ENV, str(report))
+    greedy = Completion(text="a b c", model="m", backend="b", seed=0,
+                        tokens=(Token("a"), Token(" b"), Token(" c")))
+    assert check("t-report", 3.0, greedy)  # visible: passes
+    assert not check("t-report", None, greedy)
+    assert check("t-report", 3, greedy)
+    lines = [json.loads(line) for line in report.read_text().splitlines()]
+    assert [(e["passed_visible"], e["passed_all"], e["points"]) for e in lines] == [
+        (True, False, 0), (False, False, 0), (True, True, 4)]
+    assert {e["id"] for e in lines} == {"t-report"} and "whole number" in lines[0]["message"]
+    assert lines[1]["message"].startswith("Not answered yet")
+
+
+def test_check_never_evaluates_a_text_answer(tmp_path):
+    write_exercise(tmp_path, "t-text", context=[], call=None, checks=[
+        {"expr": "answer == 'x'", "message": "you said {answer!r}"}])
+    register_pack(tmp_path)
+    marker = tmp_path / "touched"
+    text = f"{{__import__('pathlib').Path({str(marker)!r}).touch()}}"
+    assert not check("t-text", text)
+    assert not marker.exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Packs and loader errors
+# ---------------------------------------------------------------------------------------------
+
+
+def test_packs_from_environment_register_pack_and_entry_points(tmp_path, monkeypatch):
+    write_exercise(tmp_path / "env", "t-env")
+    write_exercise(tmp_path / "reg", "t-reg")
+    monkeypatch.setenv(exercises.PACKS_ENV, f"{tmp_path / 'env'}")
+    register_pack(tmp_path / "reg")
+    package = tmp_path / "site" / "itc_test_pack"
+    write_exercise(package, "t-module")
+    (package / "__init__.py").write_text("")
+    (package / "more.py").write_text(
+        "from pathlib import Path\n\ndef folder():\n"
+        "    return Path(__file__).parent / 'extra'\n")
+    write_exercise(package / "extra", "t-callable")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    from importlib.metadata import EntryPoint
+
+    eps = [EntryPoint("mod", "itc_test_pack", exercises.ENTRY_POINT_GROUP),
+           EntryPoint("call", "itc_test_pack.more:folder", exercises.ENTRY_POINT_GROUP)]
+    monkeypatch.setattr(exercises.importlib.metadata, "entry_points",
+                        lambda group: eps if group == exercises.ENTRY_POINT_GROUP else [])
+    exercises._entry_point_dirs.cache_clear()
+    found = catalog()
+    assert {"t-env", "t-reg", "t-module", "t-callable"} | BUILTIN_IDS == set(found)
+    monkeypatch.setenv(exercises.PACKS_ENV, str(tmp_path / "missing"))
+    with pytest.raises(ExercisePackError, match="not a folder"):
+        catalog()
+
+
+def test_an_edited_file_is_read_again(tmp_path):
+    path = write_exercise(tmp_path, "t-edit", title="Before")
+    register_pack(tmp_path)
+    assert get_exercise("t-edit").title == "Before"
+    write_exercise(tmp_path, "t-edit", title="After, and a longer title")
+    assert path.exists() and get_exercise("t-edit").title == "After, and a longer title"
+
+
+def test_duplicate_id_names_both_files(tmp_path):
+    first = write_exercise(tmp_path / "a", "t-dup")
+    second = write_exercise(tmp_path / "b", "t-dup-file", id="t-dup")
+    with pytest.raises(ExercisePackError) as err:
+        catalog([tmp_path / "a", tmp_path / "b"])
+    assert str(first) in str(err.value) and str(second) in str(err.value)
+    clash = write_exercise(tmp_path / "c", "t-clash", id="02-pass-at-k")
+    register_pack(tmp_path / "c")  # fine on its own, a clash with the built-in pack
+    with pytest.raises(ExercisePackError, match="defined twice") as err:
+        catalog()
+    assert str(clash) in str(err.value) and "02-pass-at-k.toml" in str(err.value)
+
+
+@pytest.mark.parametrize(("fields", "expected"), [
+    ({"solution": None}, r"the field 'solution' is missing"),
+    ({"points": "3"}, r"the field 'points' must be a whole number"),
+    ({"points": None}, r"the field 'points' is missing"),
+    ({"id": "two words"}, r"the field 'id' must use letters"),
+    ({"context": ["n", "k"], "call": "greedy"}, r"the field 'call' must be 2"),
+    ({"context": ["answer"]}, r"the field 'context' has 'answer'"),
+    ({"starter": "x = None"}, r"the field 'starter' must set my_answer"),
+    ({"solution": "my_answer = ("}, r"the field 'solution' is not valid Python"),
+    ({"lesson": "00_meet_your_model.ipynb"}, r"the field 'lesson' must be"),
+    ({"colour": "red"}, r"unknown field\(s\) \['colour'\]"),
+    ({"checks": []}, r"the field 'checks' is missing"),
+    ({"checks": [{"expr": "answer ==", "message": "m"}]}, r"'checks\[0\]\.expr' is not valid"),
+    ({"checks": [{"expr": "True", "message": "{answer"}]}, r"'checks\[0\]\.message' is not valid"),
+    ({"checks": [{"expr": "True", "message": "m", "hidden": "yes"}]},
+     r"'checks\[0\]\.hidden' must be true or false"),
+    ({"checks": [{"expr": "True", "message": "m", "hidden": True}]}, r"every check is hidden"),
+    ({"checks": [{"expr": "True"}]}, r"'checks\[0\]\.message' is missing"),
+])
+def test_malformed_files_name_the_file_and_the_field(tmp_path, fields, expected):
+    path = write_exercise(tmp_path, "t-bad", **fields)
+    with pytest.raises(ExercisePackError, match=expected) as err:
+        load_pack(tmp_path)
+    assert str(err.value).startswith(f"{path}: ")
+
+
+def test_bad_toml_names_the_file_and_the_line(tmp_path):
+    path = tmp_path / "broken.toml"
+    path.write_text('id = "t-broken"\ntitle = "no closing quote\n', encoding="utf-8")
+    with pytest.raises(ExercisePackError, match=r"not valid TOML: .*line 2") as err:
+        load_pack(tmp_path)
+    assert str(path) in str(err.value)
+    (tmp_path / "nothing").mkdir()
+    with pytest.raises(ExercisePackError, match="holds no exercise files"):
+        load_pack(tmp_path / "nothing")
+
+
+def test_unknown_lesson_lists_the_lessons(tmp_path):
+    path = write_exercise(tmp_path, "t-lesson", lesson="09_time_travel")
+    with pytest.raises(ExercisePackError, match="'09_time_travel', which is not a lesson") as err:
+        load_pack(tmp_path, lessons=lesson_files(LESSONS))
+    assert str(path) in str(err.value) and "02_self_consistency" in str(err.value)
+    with pytest.raises(ExercisePackError, match=r"09_time_travel\.ipynb; lessons: 00_meet"):
+        build(tmp_path / "out", packs=[tmp_path], lessons=["00"])
+
+
+# ---------------------------------------------------------------------------------------------
+# The lessons and the files never drift
+# ---------------------------------------------------------------------------------------------
+
+
+def test_lesson_exercise_cells_are_what_the_builder_renders():
+    found = catalog()
+    cells_of: dict[str, set[str]] = {}
+    for stem, path in lesson_files(LESSONS).items():
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            tag = cell.metadata.get("itc_lab")
+            if not tag:
+                assert "itc_lab.check(" not in cell.source, f"{stem}: untagged check cell"
+                continue
+            ex = found[tag["exercise"]]
+            assert ex.lesson == stem
+            want = render_prompt(ex) if tag["part"] == "prompt" else render_code(ex, "student")
+            assert cell.source == want, f"{stem}: {ex.id} {tag['part']} differs from its file"
+            cells_of.setdefault(ex.id, set()).add(tag["part"])
+    assert cells_of == {i: {"prompt", "code"} for i in BUILTIN_IDS}
+    assert sync(dry_run=True) == []  # stored "Not answered yet" results too
+
+
+# ---------------------------------------------------------------------------------------------
+# Build and grade
+# ---------------------------------------------------------------------------------------------
+
+
+def exercise_cells(nb: Any) -> dict[tuple[str, str], Any]:
+    return {(c.metadata["itc_lab"]["exercise"], c.metadata["itc_lab"]["part"]): c
+            for c in nb.cells if "itc_lab" in c.metadata}
+
+
+def cli(*argv: str) -> tuple[int, str]:
+    parser = argparse.ArgumentParser(prog="itc-lab")
+    add_exercises_command(parser.add_subparsers(dest="command", required=True))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = run_exercises_command(parser.parse_args(argv))
+    return code, out.getvalue()
+
+
+def test_build_and_grade_lesson_00_with_a_pack_from_another_folder(tmp_path):
+    pack = tmp_path / "my-pack"
+    write_exercise(pack, "00-count-tokens")
+    out = tmp_path / "out"
+    code, listing = cli("exercises", "list", "--pack", str(pack))
+    assert code == 0 and re.search(r"00-count-tokens\s+00_meet_your_model\s+4\s", listing)
+    code, _ = cli("exercises", "build", "--pack", str(pack), "--out", str(out),
+                  "--lessons", "00")
+    assert code == 0
+    student = out / "student" / "00_meet_your_model.ipynb"
+    solution = out / "solutions" / "00_meet_your_model.ipynb"
+    lesson = nbformat.read(LESSONS / "00_meet_your_model.ipynb", as_version=4)
+    for path, version in ((student, "student"), (solution, "solution")):
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+        assert nb.metadata["itc_lab"] == {"lesson": "00_meet_your_model", "version": version}
+        assert (path.parent / "recordings" / "00_meet_your_model.jsonl").is_file()
+        cells = exercise_cells(nb)
+        assert set(cells) == {(i, p) for i in ("00-least-likely-token", "00-count-tokens")
+                              for p in ("prompt", "code")}
+        mine = cells[("00-count-tokens", "code")]
+        body = "my_answer = None" if version == "student" else "my_answer = len(greedy.tokens)"
+        assert mine.source == f'{body}\nitc_lab.check("00-count-tokens", my_answer, greedy)'
+        assert cells[("00-count-tokens", "prompt")].source.startswith(
+            "## Exercise: Count the tokens (4 points)\n\nSet `my_answer`")
+        assert all(c.outputs == [] and c.execution_count is None
+                   for c in cells.values() if c.cell_type == "code")
+        # the added exercise follows the lesson's own, and every other cell is the lesson's
+        ids = [c.id for c in nb.cells]
+        assert ids.index(mine.id) > ids.index(cells[("00-least-likely-token", "code")].id)
+        others = [c for c in nb.cells if "itc_lab" not in c.metadata]
+        assert others == [c for c in lesson.cells if "itc_lab" not in c.metadata]
+
+    # a student who answered one exercise with a float (hidden check fails), deleted the other
+    # exercise's cell, and has a cell that raises
+    edited = nbformat.read(student, as_version=4)
+    cells = exercise_cells(edited)
+    cells[("00-count-tokens", "code")].source = cells[("00-count-tokens", "code")].source.replace(
+        "my_answer = None", "my_answer = float(len(greedy.tokens))")
+    edited.cells.remove(cells[("00-least-likely-token", "code")])
+    edited.cells.insert(3, nbformat.v4.new_code_cell("raise RuntimeError('student bug')"))
+    partial = out / "student" / "edited.ipynb"
+    nbformat.write(edited, partial)
+
+    code, text = cli("exercises", "grade", str(student), str(solution), str(partial),
+                     "--pack", str(pack), "--json")
+    assert code == 0
+    report = json.loads(text)
+    by_name = {Path(g["notebook"]).name: g for g in report["notebooks"]}
+    student_grade, solution_grade = report["notebooks"][0], report["notebooks"][1]
+    assert (student_grade["total"], student_grade["possible"]) == (0, 5)
+    assert student_grade["cell_errors"] == 0
+    assert all(e["reached"] and not e["passed_visible"] and
+               e["message"].startswith("Not answered yet") for e in student_grade["exercises"])
+    assert (solution_grade["total"], solution_grade["possible"]) == (5, 5)
+    assert solution_grade["cell_errors"] == 0
+    assert all(e["passed_all"] for e in solution_grade["exercises"])
+    edited_grade = by_name["edited.ipynb"]
+    scores = {e["id"]: e for e in edited_grade["exercises"]}
+    assert edited_grade["cell_errors"] == 1 and edited_grade["total"] == 0
+    assert scores["00-least-likely-token"]["message"] == "not reached"
+    assert not scores["00-least-likely-token"]["reached"]
+    assert scores["00-count-tokens"]["passed_visible"]
+    assert not scores["00-count-tokens"]["passed_all"]
+    assert "whole number" in scores["00-count-tokens"]["message"]
+    assert (report["total"], report["possible"]) == (5, 15)
+
+
+NBGRADER_V3 = {  # nbgrader's cell metadata schema, version 3
+    "type": "object",
+    "properties": {
+        "schema_version": {"type": "integer", "minimum": 3, "maximum": 3},
+        "grade": {"type": "boolean"}, "locked": {"type": "boolean"},
+        "solution": {"type": "boolean"}, "task": {"type": "boolean"},
+        "grade_id": {"type": "string", "pattern": r"^[a-zA-Z0-9_\-]*$"},
+        "points": {"type": "number", "minimum": 0},
+        "checksum": {"type": "string"}, "cell_type": {"type": "string"},
+    },
+    "required": ["schema_version", "grade", "locked", "solution"],
+    "additionalProperties": False,
+}
+
+
+def test_nbgrader_metadata_is_well_formed(tmp_path):
+    pack = tmp_path / "pack"
+    write_exercise(pack, "02-extra", lesson="02_self_consistency", context=[], call=None,
+                   solution="my_answer = 1", checks=[{"expr": "answer == 1", "message": "1"}])
+    build(tmp_path / "out", packs=[pack], lessons=["02"], nbgrader=True)
+    found = catalog([pack])
+    for version in ("student", "solutions"):
+        nb = nbformat.read(tmp_path / "out" / version / "02_self_consistency.ipynb",
+                           as_version=4)
+        nbformat.validate(nb)
+        graded = [c for c in nb.cells if "nbgrader" in c.metadata]
+        grade_ids = [c.metadata["nbgrader"]["grade_id"] for c in graded]
+        assert len(grade_ids) == len(set(grade_ids)) == 9  # 3 exercises x prompt, code, test
+        points = {}
+        for cell in graded:
+            meta = cell.metadata["nbgrader"]
+            jsonschema.validate(meta, NBGRADER_V3)
+            part = cell.metadata["itc_lab"]["part"]
+            assert (meta["grade"], meta["solution"], meta["locked"]) == {
+                "prompt": (False, False, True), "code": (False, True, False),
+                "test": (True, False, True)}[part]
+            assert (cell.cell_type == "markdown") == (part == "prompt")
+            if part == "test":
+                points[meta["grade_id"]] = meta["points"]
+                assert "itc_lab.exercises.require(" in cell.source
+            if part == "code" and version == "solutions":
+                ex = found[cell.metadata["itc_lab"]["exercise"]]
+                assert cell.source.count("### BEGIN SOLUTION") == 1
+                assert f"### BEGIN SOLUTION\n{ex.solution}\n### END SOLUTION" in cell.source
+            if version == "student":
+                assert "BEGIN SOLUTION" not in cell.source
+        assert points == {"02-pass-at-k": 2, "02-maj-at-k": 3, "02-extra": 4}
+        order = [c.metadata["itc_lab"]["part"] for c in graded]
+        assert order == ["prompt", "code", "test"] * 3
+
+
+def test_sync_rewrites_and_adds_exercise_cells(tmp_path, monkeypatch):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    nb = nbformat.read(LESSONS / "00_meet_your_model.ipynb", as_version=4)
+    prompt = next(c for c in nb.cells if c.metadata.get("itc_lab", {}).get("part") == "prompt")
+    prompt.source = "## Exercise\n\nAn old wording."
+    nbformat.write(nb, lessons / "00_meet_your_model.ipynb")
+    monkeypatch.setenv("ITC_LAB_LESSONS", str(lessons))
+    pack = tmp_path / "pack"
+    write_exercise(pack, "00-count-tokens")
+    assert sync(packs=[pack], dry_run=True) == [lessons / "00_meet_your_model.ipynb"]
+    assert sync(packs=[pack]) == [lessons / "00_meet_your_model.ipynb"]
+    assert sync(packs=[pack]) == []
+    cells = exercise_cells(nbformat.read(lessons / "00_meet_your_model.ipynb", as_version=4))
+    assert cells[("00-least-likely-token", "prompt")].source == render_prompt(
+        get_exercise("00-least-likely-token"))
+    added = cells[("00-count-tokens", "code")]
+    assert added.outputs[0]["data"]["text/plain"] == (
+        "[00-count-tokens] Not answered yet: Set my_answer to the number of tokens in the "
+        "greedy answer.")
+    assert isinstance(added.execution_count, int)
+
+
+def test_every_public_name_is_listed():
+    from itc_lab import exercise_build
+
+    for module in (exercises, exercise_build):
+        public = {n for n, v in vars(module).items() if not n.startswith("_")
+                  and callable(v) and getattr(v, "__module__", "") == module.__name__}
+        assert public - {"annotations"} <= set(module.__all__), module.__name__
+        assert all(hasattr(module, n) for n in module.__all__)
+    assert itc_lab.check is exercises.check
