@@ -11,6 +11,7 @@ from .backends import (
     RecordingBackend,
     RecordingStore,
     create_backend,
+    generate_async,
     register_backend,
 )
 from .connect import connect, lessons_dir, recording_path
@@ -53,6 +54,7 @@ __all__ = [
     "check",
     "connect",
     "create_backend",
+    "generate_async",
     "hint",
     "lessons_dir",
     "recording_path",

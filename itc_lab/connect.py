@@ -1,9 +1,11 @@
 """``connect()``: choose the model a lesson runs on, and say what was chosen.
 
 Order: an explicit argument → the environment (``ITC_LAB_BACKEND``, ``ITC_LAB_MODEL``,
-``OLLAMA_HOST``) → Ollama, if it answers and has the model → the embedded engine, if installed →
-the lesson's recordings alone. With a ``lesson`` name, the chosen backend is wrapped in that
-lesson's recordings (mode from ``ITC_LAB_MODE``, default ``auto``). Introduced in lesson 00.
+``OLLAMA_HOST``; for ``openai`` also ``ITC_LAB_BASE_URL``, ``ITC_LAB_API_KEY``) → Ollama, if it
+answers and has the model → the embedded engine, if installed → the lesson's recordings alone.
+``base_url=`` without ``backend=`` means the OpenAI-compatible backend. With a ``lesson`` name,
+the chosen backend is wrapped in that lesson's recordings (mode from ``ITC_LAB_MODE``, default
+``auto``). Introduced in lesson 00.
 """
 
 from __future__ import annotations
@@ -49,9 +51,17 @@ class Choice:
     reason: str
 
 
-def _choose_live(backend: str | None, model: str | None) -> tuple[Backend | None, Choice]:
+def _choose_live(backend: str | None, model: str | None, base_url: str | None = None,
+                 api_key: str | None = None) -> tuple[Backend | None, Choice]:
+    if backend is None and base_url is not None:
+        backend = "openai"
     backend = backend or os.environ.get("ITC_LAB_BACKEND") or None
     model = model or os.environ.get("ITC_LAB_MODEL") or None
+    server = {k: v for k, v in (("base_url", base_url), ("api_key", api_key)) if v is not None}
+    if server and backend != "openai":
+        msg = (f"base_url= and api_key= are for backend='openai', not {backend!r}. For Ollama "
+               "elsewhere, set OLLAMA_HOST instead.")
+        raise ValueError(msg)
     if backend:
         if backend not in BACKENDS:
             msg = (f"Unknown backend {backend!r}; choose one of {', '.join(sorted(BACKENDS))} "
@@ -59,7 +69,8 @@ def _choose_live(backend: str | None, model: str | None) -> tuple[Backend | None
             raise ValueError(msg)
         if backend == "recordings":
             return None, Choice("recordings", model or "", "asked for recordings only")
-        live = create_backend(backend, model=model)
+        # base_url and api_key default to ITC_LAB_BASE_URL and ITC_LAB_API_KEY in the backend
+        live = create_backend(backend, model=model, **server)
         return live, Choice(backend, live.model, "asked for explicitly")
     # automatic: Ollama if it answers and has the model, else embedded, else recordings
     from .backends.ollama import OllamaBackend
@@ -82,24 +93,31 @@ def _choose_live(backend: str | None, model: str | None) -> tuple[Backend | None
 
 
 def connect(backend: str | None = None, model: str | None = None, *, lesson: str | None = None,
-            mode: str | None = None, quiet: bool = False) -> Backend:
+            mode: str | None = None, quiet: bool = False, base_url: str | None = None,
+            api_key: str | None = None) -> Backend:
     """A ready backend for a lesson or your own notebook.
 
     Parameters
     ----------
-    backend: ``"ollama"``, ``"embedded"`` or ``"recordings"``; default: chosen automatically.
-    model: the model name (Ollama names such as ``"qwen3:0.6b"``).
+    backend: ``"ollama"``, ``"embedded"``, ``"openai"`` or ``"recordings"``; default: chosen
+        automatically (``"openai"`` when ``base_url`` is given).
+    model: the model name (Ollama names such as ``"qwen3:0.6b"``; for ``openai`` the name the
+        server serves, default: the first one it lists).
     lesson: the lesson's name, e.g. ``"00_meet_your_model"``; its recorded responses are used.
     mode: recordings mode ``live``, ``record``, ``replay`` or ``auto`` (default: ``ITC_LAB_MODE``
         or ``auto``). In ``replay`` no model is started at all.
     quiet: do not print what was chosen.
+    base_url: for ``openai``: the server's API address ending in ``/v1`` (default:
+        ``ITC_LAB_BASE_URL``).
+    api_key: for ``openai``: the server's key (default: ``ITC_LAB_API_KEY``, then
+        ``OPENAI_API_KEY``).
     """
     mode = mode or os.environ.get("ITC_LAB_MODE") or "auto"
     if mode not in MODES:
         msg = f"Unknown mode {mode!r} (argument mode= or ITC_LAB_MODE); choose one of {MODES}."
         raise ValueError(msg)
     if lesson is None:
-        live, choice = _choose_live(backend, model)
+        live, choice = _choose_live(backend, model, base_url, api_key)
         if live is None:
             msg = (f"No live model is available ({choice.reason}). Run `itc-lab doctor` to see "
                    "how to start Ollama or install the embedded engine.")
@@ -114,7 +132,7 @@ def connect(backend: str | None = None, model: str | None = None, *, lesson: str
         # replay never starts a model: the recording is the whole answer
         rec = RecordingBackend(store, None, "replay", model=model, record_hint=hint)
     else:
-        live, choice = _choose_live(backend, model)
+        live, choice = _choose_live(backend, model, base_url, api_key)
         if live is None and mode in ("live", "record"):
             msg = (f"Mode {mode!r} needs a live model, and none is available ({choice.reason}). "
                    "Run `itc-lab doctor` for the fix, or use mode 'replay'.")

@@ -79,7 +79,7 @@ def test_without_any_model_a_lesson_still_replays(clean_env, capsys):
 
 def test_environment_picks_backend_and_bad_values_are_explained(clean_env):
     clean_env.setenv("ITC_LAB_BACKEND", "gpt-9000")
-    with pytest.raises(ValueError, match="choose one of embedded, ollama, recordings"):
+    with pytest.raises(ValueError, match="choose one of embedded, ollama, openai, recordings"):
         itc_lab.connect()
     clean_env.setenv("ITC_LAB_BACKEND", "ollama")
     clean_env.setenv("ITC_LAB_MODEL", "qwen3:0.6b")

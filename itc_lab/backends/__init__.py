@@ -1,6 +1,7 @@
 """Model backends: one file each, one batch-first protocol (see ``base.Backend``)."""
 
-from .base import Backend, LiveBackend
+from .base import Backend, LiveBackend, generate_async
+from .openai_compat import OpenAICompatBackend
 from .recordings import MODES, RecordingBackend, RecordingStore
 from .registry import BACKENDS, create_backend, register_backend
 
@@ -9,8 +10,10 @@ __all__ = [
     "MODES",
     "Backend",
     "LiveBackend",
+    "OpenAICompatBackend",
     "RecordingBackend",
     "RecordingStore",
     "create_backend",
+    "generate_async",
     "register_backend",
 ]

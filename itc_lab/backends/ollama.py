@@ -3,7 +3,8 @@
 A request with ``prompt`` goes to ``/api/generate``, one with ``messages`` to ``/api/chat``. Each
 sample is one HTTP call with its own seed; :class:`~itc_lab.backends.base.LiveBackend` sends the n
 samples of a batch concurrently (at most ``concurrency`` at a time, which should match the
-server's ``OLLAMA_NUM_PARALLEL``). Streaming (the default) and plain responses give the same
+server's ``OLLAMA_NUM_PARALLEL``); ``await backend.agenerate(request, n)`` does the same from async
+code such as a Jupyter cell. Streaming (the default) and plain responses give the same
 :class:`~itc_lab.types.Completion`.
 
 Units: token counts are in tokens, ``latency_s`` in seconds of wall clock measured here, Ollama's
@@ -29,7 +30,7 @@ import ollama
 
 from ..errors import BackendError, BackendUnavailable, ModelNotFound
 from ..types import Alternative, Completion, Request, Token
-from .base import LiveBackend
+from .base import LiveBackend, check_concurrency
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_MODEL", "LOGPROBS_MIN_VERSION", "OllamaBackend"]
 
@@ -122,9 +123,11 @@ class OllamaBackend(LiveBackend):
 
     ``model`` is used when a request names none. ``host`` defaults to ``$OLLAMA_HOST`` or
     ``http://127.0.0.1:11434``; ``concurrency`` (requests in flight at once) to
-    ``$OLLAMA_NUM_PARALLEL`` or 4. ``stream=True`` reads the answer as NDJSON chunks, ``False``
-    as one JSON body; both give the same completions. ``timeout`` is the most seconds to wait for
-    the server to send the next bytes (a cold model load counts). Introduced in lesson 00.
+    ``$OLLAMA_NUM_PARALLEL`` or 4: n samples take about ``ceil(n / concurrency)`` request
+    latencies when the server decodes that many at once. ``stream=True`` reads the answer as
+    NDJSON chunks, ``False`` as one JSON body; both give the same completions. ``timeout`` is the
+    most seconds to wait for the server to send the next bytes (a cold model load counts).
+    Introduced in lesson 00.
     """
 
     name = "ollama"
@@ -135,11 +138,7 @@ class OllamaBackend(LiveBackend):
         if not model:
             msg = "model must be a model name such as 'smollm2:135m'."
             raise ValueError(msg)
-        if concurrency is None:
-            concurrency = _env_concurrency()
-        if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
-            msg = f"concurrency must be a whole number >= 1, not {concurrency!r}."
-            raise ValueError(msg)
+        concurrency = check_concurrency(_env_concurrency() if concurrency is None else concurrency)
         if not timeout > 0:
             msg = f"timeout must be a number of seconds > 0, not {timeout!r}."
             raise ValueError(msg)

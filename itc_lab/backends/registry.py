@@ -33,6 +33,12 @@ def _embedded(model: str | None = None, **kw: Any) -> Backend:
     return backend
 
 
+def _openai(model: str | None = None, **kw: Any) -> Backend:
+    from .openai_compat import OpenAICompatBackend
+
+    return OpenAICompatBackend(model=model, **kw)
+
+
 def _recordings_only(model: str | None = None, **kw: Any) -> Backend:
     msg = "The recordings backend is made by connect(lesson=...) or RecordingBackend(path)."
     raise ValueError(msg)
@@ -49,7 +55,7 @@ def register_backend(name: str, factory: Factory, *, replace: bool = False) -> N
     BACKENDS[name] = factory
 
 
-for _name, _factory in (("ollama", _ollama), ("embedded", _embedded),
+for _name, _factory in (("ollama", _ollama), ("embedded", _embedded), ("openai", _openai),
                         ("recordings", _recordings_only)):
     register_backend(_name, _factory)
 
