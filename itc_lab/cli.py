@@ -113,7 +113,9 @@ def _record(args: argparse.Namespace) -> int:
         _execute(lesson, replay, save=True, timeout=args.timeout)
     from .backends.recordings import RecordingStore
 
-    print(f"Done: {len(RecordingStore(path))} recorded responses in {path.name}.")
+    store = RecordingStore(path)
+    store.compact()  # sorted, one line per request: re-recordings give readable diffs
+    print(f"Done: {len(store)} recorded responses in {path.name}.")
     return 0
 
 

@@ -15,7 +15,7 @@ Pure functions on plain rows (lists of dicts), so the records of a sweep go stra
   chart is built).
 
 Rows that come from a simulated model (``"simulated": True``) are labelled as such in every
-chart. Introduced in lesson 07.
+chart. Introduced in lesson 06.
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def _line(zs: list[float], ys: list[float], ws: list[float]) -> tuple[float, flo
 class SaturatingFit:
     """``y = a - b * x**(-c)``: accuracy rises towards the ceiling ``a`` as compute ``x`` grows.
 
-    Introduced in lesson 07.
+    Introduced in lesson 06.
     """
 
     a: float
@@ -193,7 +193,7 @@ class SaturatingFit:
 
 @dataclass(frozen=True)
 class LogLinearFit:
-    """``y = m * log10(x) + q``: a straight line on a log-x axis. Introduced in lesson 07."""
+    """``y = m * log10(x) + q``: a straight line on a log-x axis. Introduced in lesson 06."""
 
     m: float
     """Gain in y per tenfold compute (y units per decade)."""
@@ -238,7 +238,7 @@ def fit_saturating(x: Sequence[float], y: Sequence[float], *,
     around the best grid point. ``weights`` (>= 0, e.g. problems per point) weight the squared
     errors. Needs at least 3 distinct x > 0. The fit is never clipped: a ceiling ``a`` outside
     0 … 1, a falling curve, or ``c`` at the edge of its range is reported in ``notes``.
-    Introduced in lesson 07.
+    Introduced in lesson 06.
     """
     xs, ys, ws = _points(x, y, weights, "fit_saturating")
     logs = [math.log(v) for v in xs]
@@ -292,7 +292,7 @@ def fit_log_linear(x: Sequence[float], y: Sequence[float], *,
                    weights: Sequence[float] | None = None) -> LogLinearFit:
     """Fit ``y = m * log10(x) + q`` by (weighted) least squares; needs 3 distinct x > 0.
 
-    Introduced in lesson 07.
+    Introduced in lesson 06.
     """
     xs, ys, ws = _points(x, y, weights, "fit_log_linear")
     fit = _line([math.log10(v) for v in xs], ys, ws)
@@ -308,7 +308,7 @@ def fit_series(rows: Sequence[Mapping[str, Any]], *, x: str = "tokens", y: str =
                form: str = "saturating") -> dict[str, SaturatingFit | LogLinearFit]:
     """One fit per series: rows grouped by ``by`` (e.g. technique), ``form`` ``"saturating"``
     or ``"log_linear"``. The result can be passed to :func:`scaling_chart` as ``fits``.
-    Introduced in lesson 07."""
+    Introduced in lesson 06."""
     if form not in ("saturating", "log_linear"):
         msg = f"form must be 'saturating' or 'log_linear', not {form!r}."
         raise _bad(msg)
@@ -356,7 +356,7 @@ def aggregate(rows: Sequence[Mapping[str, Any]], *,
     "correct": True}``. Returns, in order of first appearance, one dict per distinct value of
     the ``by`` fields with those fields, ``cost_key`` (mean per record), ``"accuracy"`` (mean of
     ``correct_key``, which may be a bool or a number from 0 to 1), ``"n"`` (records) and
-    ``"simulated"`` (True when any record of the group is). Introduced in lesson 07.
+    ``"simulated"`` (True when any record of the group is). Introduced in lesson 06.
     """
     keys = [by] if isinstance(by, str) else list(by)
     groups: dict[tuple[Hashable, ...], list[tuple[float, float, bool]]] = {}
@@ -385,7 +385,7 @@ def pareto_frontier(points: Sequence[Mapping[str, Any]], *, cost: str = "tokens"
 
     A row is dominated when another costs no more and is no worse, and is strictly better in
     one of the two. Rows equal in both are all kept. Returns copies of the rows, sorted by cost
-    (then by quality, best first). Introduced in lesson 07.
+    (then by quality, best first). Introduced in lesson 06.
     """
     items = []
     for i, r in enumerate(points):
@@ -413,7 +413,7 @@ def difficulty_bins(pass_rates: Mapping[str, float], n_bins: int = 5) -> dict[st
     ties the bins differ in size by at most one. Problems with the same pass rate always share a
     bin: the one their middle rank falls in, so a large tie can leave a neighbouring bin empty.
     Pass the rates of a *separate* estimate (other samples, a cheaper probe) to avoid grading
-    difficulty with the very samples being scored. Introduced in lesson 07.
+    difficulty with the very samples being scored. Introduced in lesson 06.
     """
     if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
         msg = f"n_bins must be a whole number >= 1, not {n_bins!r}."
@@ -450,7 +450,7 @@ def difficulty_bins(pass_rates: Mapping[str, float], n_bins: int = 5) -> dict[st
 
 @dataclass(frozen=True)
 class Strategy:
-    """One technique at one budget, measured on every problem. Introduced in lesson 07."""
+    """One technique at one budget, measured on every problem. Introduced in lesson 06."""
 
     technique: str
     budget: Any
@@ -469,7 +469,7 @@ class Strategy:
 
 @dataclass(frozen=True)
 class BinChoice:
-    """What the compute-optimal policy does in one difficulty bin. Introduced in lesson 07."""
+    """What the compute-optimal policy does in one difficulty bin. Introduced in lesson 06."""
 
     bin: int
     strategy: str
@@ -483,7 +483,7 @@ class BinChoice:
 
 @dataclass(frozen=True)
 class PolicyPoint:
-    """The compute-optimal policy and the baseline at one compute level. Introduced in lesson 07.
+    """The compute-optimal policy and the baseline at one compute level. Introduced in lesson 06.
     """
 
     level: float
@@ -526,7 +526,7 @@ def _cost_to_reach(points: Sequence[tuple[float, float]], target: float) -> floa
 
 @dataclass(frozen=True)
 class ComputeOptimalReport:
-    """Compute-optimal accuracy against a baseline, level by level. Introduced in lesson 07."""
+    """Compute-optimal accuracy against a baseline, level by level. Introduced in lesson 06."""
 
     baseline: str
     """The baseline technique (all of its budgets)."""
@@ -739,7 +739,7 @@ def compute_optimal(rows: Sequence[Mapping[str, Any]], *, bins: Mapping[Any, int
     ``"simulated:small / majority"``). The baseline at a level is the best budget of the
     ``baseline`` technique whose mean cost is at most the level. ``levels`` defaults to every
     cost at which either can change. Levels that the policy cannot afford in some bin are left
-    out. Introduced in lesson 07.
+    out. Introduced in lesson 06.
     """
     if allocation not in ALLOCATIONS:
         msg = f"allocation must be one of {ALLOCATIONS}, not {allocation!r}."
@@ -822,7 +822,7 @@ def _curve_xs(lo: float, hi: float, log_x: bool, n: int = 60) -> list[float]:
 def scaling_chart(rows: Sequence[Mapping[str, Any]], *, x: str = "tokens",
                   y: str = "accuracy", color: str | None = "technique",
                   fits: Mapping[str, SaturatingFit | LogLinearFit] | None = None,
-                  frontier: bool = True, log_x: bool = True,
+                  frontier: bool | Sequence[str] = True, log_x: bool = True,
                   title: str = "") -> alt.LayerChart:
     """Accuracy against compute: measured points and lines per series, fitted curves, and the
     Pareto frontier as a step line.
@@ -831,8 +831,10 @@ def scaling_chart(rows: Sequence[Mapping[str, Any]], *, x: str = "tokens",
     :func:`aggregate` output); other fields show in the tooltip. ``fits`` maps a series name to
     a fit (e.g. :func:`fit_series`), drawn as a thin line over that series' x range. Rows with
     ``"simulated": True`` get ``" (simulated)"`` after their legend label, hollow points and
-    dashed lines, so a simulated model is never mistaken for a measured one. Introduced in
-    lesson 07.
+    dashed lines, so a simulated model is never mistaken for a measured one. ``frontier``:
+    the Pareto frontier of all rows (True), of none (False), or of the rows of the named series
+    only (a list of ``color`` values, e.g. to leave out an oracle no deployed system can reach).
+    Introduced in lesson 06.
     """
     import altair as alt
 
@@ -894,8 +896,24 @@ def scaling_chart(rows: Sequence[Mapping[str, Any]], *, x: str = "tokens",
             strokeDash=[2, 2], strokeWidth=1.5, opacity=0.9).encode(
             x=x_enc, y=y_enc, color=series_enc, detail="fit:N",
             tooltip=[alt.Tooltip("fit:N")]).properties(name="fitted_curves"))
+    chosen = items
+    if not isinstance(frontier, bool):
+        if isinstance(frontier, str) or not isinstance(frontier, Sequence):
+            msg = (f"frontier must be True, False or a list of series names (values of "
+                   f"{color!r}), not {frontier!r}.")
+            raise _bad(msg)
+        if color is None:
+            msg = "frontier lists series, but color=None draws one series: pass frontier=True."
+            raise _bad(msg)
+        names = {str(r[color]) for r in items}
+        keep = {str(f) for f in frontier}
+        if not keep or not keep <= names:
+            msg = (f"frontier names {sorted(keep - names) or 'no series'}; the {color!r} values "
+                   f"of the rows are {sorted(names)}.")
+            raise _bad(msg)
+        chosen = [r for r in items if str(r[color]) in keep]
     if frontier:
-        front = pareto_frontier(items, cost=x, quality=y)
+        front = pareto_frontier(chosen, cost=x, quality=y)
         front_rows = [{x: r[x], y: r[y], "series": r["series"], "frontier": "Pareto frontier"}
                       for r in front]
         layers.append(alt.Chart(alt.InlineData(values=front_rows)).mark_line(
@@ -916,7 +934,7 @@ def compute_optimal_chart(report: ComputeOptimalReport, *, log_x: bool = True,
 
     Both are drawn as step lines with points (the tooltip names what runs in each bin);
     ``show_strategies`` adds every single technique@budget as a small grey point. Introduced
-    in lesson 07.
+    in lesson 06.
     """
     import altair as alt
 

@@ -724,6 +724,15 @@ def _budget_table(arms: Sequence[Arm], budgets: object) -> dict[str, tuple[int, 
     return table
 
 
+def _may_be_live(backend: Backend) -> bool:
+    """Whether a call to ``backend`` may reach a live model: a recording in replay mode, or one
+    with no live model behind it, answers from its file at once (the same rule as
+    ``techniques.evaluate``)."""
+    if getattr(backend, "mode", "live") == "replay":
+        return False
+    return not hasattr(backend, "live") or getattr(backend, "live", None) is not None
+
+
 def _backend_table(backends: object) -> dict[str, Backend]:
     if isinstance(backends, Mapping):
         table = dict(backends)
@@ -846,12 +855,16 @@ class Sweep:
         A cell whose technique raises is not recorded: the others still run, and at the end one
         :class:`SweepError` lists what failed. Ctrl-C (KeyboardInterrupt) stops after the cells
         in flight, keeping everything finished; run again to continue.
+
+        ``progress`` shows a bar while cells run, when some are left and a live model may be
+        asked (not when every backend replays recordings, which is instant).
         """
         self._log.refresh("repair")
         todo = [t for t in self._tasks if t.key not in self._log.records]
         total = len(self._tasks)
         bar: Any = None
-        if progress and todo:
+        # replaying recordings is instant: a bar only when a live model may be asked
+        if progress and any(_may_be_live(t.backend) for t in todo):
             from tqdm.auto import tqdm
 
             bar = tqdm(total=total, initial=total - len(todo), desc=f"sweep {self.path.name}",

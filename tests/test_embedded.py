@@ -122,3 +122,57 @@ def test_kill_during_a_call_gives_a_clear_error_then_the_next_call_works():
         assert out[0].completion_tokens > 0
     finally:
         backend.close()
+
+
+LONG_PROMPT = " ".join(f"Line {i}: the keeper of the lighthouse counts ships." for i in range(30))
+
+
+def test_shared_prefix_evaluates_the_prompt_once_and_gives_the_same_samples(engine):
+    req = Request(prompt=LONG_PROMPT + " Continue the story.", temperature=1.0, max_tokens=12,
+                  seed=40, top_logprobs=2)
+    before = engine.prompt_tokens_evaluated()
+    seen = []
+    shared = engine.generate(req, n=8, on_result=seen.append)
+    evaluated_shared = engine.prompt_tokens_evaluated() - before
+    prompt_len = shared[0].prompt_tokens
+    assert prompt_len > 300
+    assert evaluated_shared <= prompt_len  # once for all 8 samples (minus any cached prefix)
+    assert sorted(c.seed for c in seen) == list(range(40, 48))
+
+    separate = EmbeddedBackend(slots=8, shared_prefix=False)
+    try:
+        separate.start()
+        before = separate.prompt_tokens_evaluated()
+        alone = separate.generate(req, n=8)
+        evaluated_separate = separate.prompt_tokens_evaluated() - before
+    finally:
+        separate.close()
+    assert evaluated_separate >= 4 * prompt_len  # each slot evaluated the prompt for itself
+    # sample i of the shared request is seeded like a request of its own; the texts may still
+    # drift apart, because llama.cpp computes the prompt in different batch shapes on the two
+    # paths and a tiny difference in the logits can change a draw at temperature 1
+    assert [c.seed for c in shared] == [c.seed for c in alone] == list(range(40, 48))
+    assert len({c.text for c in shared}) == 8
+    # both paths saw the same prompt: the same most likely first token, with nearly the same logprob
+    for a, b in zip(shared, alone, strict=True):
+        assert a.tokens[0].top[0].text == b.tokens[0].top[0].text
+        assert abs(a.tokens[0].top[0].logprob - b.tokens[0].top[0].logprob) < 0.05
+
+
+def test_more_samples_than_slots_and_scattered_seeds(engine):
+    req = Request(prompt=PROMPT, temperature=1.0, max_tokens=8, seed=0)
+    many = engine.generate(req, n=11)  # groups of 8 and 3
+    assert [c.seed for c in many] == list(range(11))
+    assert len({c.text for c in many}) >= 9
+    scattered = engine.generate_seeds(req, [5, 2, 3, 4, 9, 9])  # groups [5], [2, 3, 4], [9], [9]
+    assert [c.seed for c in scattered] == [5, 2, 3, 4, 9, 9]
+    assert all(c.completion_tokens >= 1 for c in scattered)
+
+
+def test_consecutive_groups():
+    from itc_lab.backends.embedded import _consecutive_groups
+
+    assert _consecutive_groups([0, 1, 2, 3], 8) == [[0, 1, 2, 3]]
+    assert _consecutive_groups([0, 1, 2, 3, 4], 2) == [[0, 1], [2, 3], [4]]
+    assert _consecutive_groups([5, 2, 3, 9, 9], 8) == [[0], [1, 2], [3], [4]]
+    assert _consecutive_groups([], 8) == []

@@ -31,7 +31,8 @@ def test_record_then_replay_serves_identical_completions(tmp_path, fake):
     again = replay.generate(Request(prompt="q"), n=3)
     assert [c.text for c in again] == [c.text for c in first]
     assert all(c.cached for c in again)
-    # the file is text, one sorted record per line
+    # the file is text, one record per line; compacted (as `itc-lab record` does), sorted by key
+    RecordingStore(path).compact()
     lines = path.read_text().splitlines()
     assert len(lines) == 3
     keys = [json.loads(line)["key"] for line in lines]
@@ -159,3 +160,53 @@ def test_record_mode_answers_a_repeated_request_as_replay_will(tmp_path):
     assert replayed.text == first.text
     fresh = RecordingBackend(path, Drifting(concurrency=1), mode="record")
     assert fresh.generate(Request(prompt="q"))[0].text.endswith("call1")  # a new run re-asks
+
+
+def _completion(text: str, seed: int = 0):
+    from itc_lab import Completion
+
+    return Completion(text=text, model="m", backend="fake", seed=seed)
+
+
+def test_writes_append_and_compact_keeps_the_newest_sorted(tmp_path):
+    path = tmp_path / "rec.jsonl"
+    store = RecordingStore(path)
+    reqs = [Request(prompt=f"q{i}", model="m") for i in range(5)]
+    store.put_many([(r, _completion(f"old {i}")) for i, r in enumerate(reqs)])
+    before = path.read_text()
+    store.put(reqs[2], _completion("new 2"))
+    after = path.read_text()
+    assert after.startswith(before) and len(after.splitlines()) == 6  # appended, not rewritten
+    assert store.get(reqs[2]).text == "new 2"
+    assert RecordingStore(path).get(reqs[2]).text == "new 2"  # a fresh reader: the later line wins
+    RecordingStore(path).compact()
+    lines = path.read_text().splitlines()
+    keys = [json.loads(line)["key"] for line in lines]
+    assert len(lines) == 5 and keys == sorted(keys)
+    assert RecordingStore(path).get(reqs[2]).text == "new 2"
+    assert [RecordingStore(path).get(r).text for r in reqs] == [
+        "old 0", "old 1", "new 2", "old 3", "old 4"]
+
+
+def test_a_line_cut_short_by_a_crash_does_not_swallow_the_next_record(tmp_path):
+    path = tmp_path / "rec.jsonl"
+    store = RecordingStore(path)
+    a, b = Request(prompt="a", model="m"), Request(prompt="b", model="m")
+    store.put(a, _completion("A"))
+    with path.open("a") as fh:
+        fh.write('{"check": "0123", "completion": {"text": "half a rec')  # killed mid-write
+    store.put(b, _completion("B"))
+    fresh = RecordingStore(path)
+    assert fresh.get(a).text == "A" and fresh.get(b).text == "B"
+    assert len(fresh.damaged()) == 1  # the torn line is reported, and stays in the file
+    assert "half a rec" in path.read_text()
+
+
+def test_two_stores_on_one_file_see_each_others_appends(tmp_path):
+    path = tmp_path / "rec.jsonl"
+    one, two = RecordingStore(path), RecordingStore(path)
+    a, b = Request(prompt="a", model="m"), Request(prompt="b", model="m")
+    one.put(a, _completion("A"))
+    two.put(b, _completion("B"))
+    assert one.get(b).text == "B" and two.get(a).text == "A"
+    assert len(RecordingStore(path)) == 2

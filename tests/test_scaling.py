@@ -366,6 +366,30 @@ def test_scaling_chart_layers_log_axis_and_data() -> None:
     assert {r["series"] for r in curves} == {"majority", "big" + SIMULATED_SUFFIX}
 
 
+def test_scaling_chart_frontier_of_named_series_only() -> None:
+    rows = chart_rows()
+    spec = scaling_chart(rows, frontier=["majority"]).to_dict()
+    front = data_of(spec, layers_by_name(spec)["pareto_frontier"])
+    mine = [r for r in rows if r["technique"] == "majority"]
+    assert [(r["tokens"], r["accuracy"]) for r in front] == [
+        (r["tokens"], r["accuracy"]) for i, r in enumerate(mine)
+        if i in brute_force_frontier([{**m, "id": j} for j, m in enumerate(mine)])]
+    assert len(front) == 4  # "big" beats majority at 80 and 160 tokens, but is left out
+    assert len(data_of(spec, layers_by_name(spec)["measured_points"])) == len(rows)
+    both = scaling_chart(rows, frontier=["majority", "big"]).to_dict()
+    every = scaling_chart(rows, frontier=True).to_dict()
+    assert data_of(both, layers_by_name(both)["pareto_frontier"]) == data_of(
+        every, layers_by_name(every)["pareto_frontier"])
+    with pytest.raises(ValueError, match=r"frontier names \['oracle'\]"):
+        scaling_chart(rows, frontier=["majority", "oracle"])
+    with pytest.raises(ValueError, match="list of series names"):
+        scaling_chart(rows, frontier="majority")
+    with pytest.raises(ValueError, match="no series"):
+        scaling_chart(rows, frontier=[])
+    with pytest.raises(ValueError, match="color=None"):
+        scaling_chart(rows, color=None, frontier=["majority"])
+
+
 def test_scaling_chart_labels_simulated_rows() -> None:
     spec = scaling_chart(chart_rows(), frontier=False).to_dict()
     layers = layers_by_name(spec)

@@ -415,6 +415,36 @@ def test_progress_bar_starts_at_the_finished_cells(tmp_path: Path,
     assert first.closed and second.closed
 
 
+def test_no_progress_bar_when_every_backend_replays_recordings(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tqdm.auto
+
+    from itc_lab.backends.recordings import RecordingBackend
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", _Bar)
+    _Bar.made = []
+    store = tmp_path / "responses.jsonl"
+    problems = make_problems(3)
+    arms = [Arm("sc", "self_consistency", "k", temperature=0.7)]
+    live = DetBackend()
+    recorded = Sweep(tmp_path / "record.jsonl", arms, problems,
+                     RecordingBackend(store, live, "record"), [1, 2]).run()
+    assert len(_Bar.made) == 1  # recording asks the live model: a bar
+    asked = sum(live.calls.values())
+    assert asked == 3 * 2  # seeds 0 and 1 per problem (k=1 repeats k=2's seed 0)
+    for i, backend in enumerate([RecordingBackend(store, None, "replay"),
+                                 RecordingBackend(store, None, "auto")]):
+        replayed = Sweep(tmp_path / f"replay{i}.jsonl", arms, problems, backend, [1, 2]).run()
+        assert [r.answers for r in replayed.records] == [r.answers for r in recorded.records]
+        assert replayed.complete
+    assert len(_Bar.made) == 1  # replaying: no bar, and the cells still ran
+    assert sum(live.calls.values()) == asked
+    # a live model in "auto" mode may be asked (a miss goes to it): a bar again
+    Sweep(tmp_path / "auto.jsonl", arms, problems, RecordingBackend(store, DetBackend(), "auto"),
+          [1, 2, 3]).run()
+    assert len(_Bar.made) == 2 and _Bar.made[1].closed
+
+
 def test_on_record_sees_each_new_record_once_after_it_is_on_disk(tmp_path: Path) -> None:
     path = tmp_path / "s.jsonl"
     seen: list[str] = []

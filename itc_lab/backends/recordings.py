@@ -1,9 +1,11 @@
 """Recorded responses: a text store keyed by the request, and a backend that replays it.
 
-The store is a JSON Lines file, one record per line, sorted by key, so a re-recording shows up as a
-readable diff. Each record holds the request, the completion and a checksum over both; a line whose
-checksum or key does not match is *damaged* and is never served. Writes take a file lock, merge with
-what is on disk and replace the file atomically, so two writers at once both keep their records.
+The store is a JSON Lines file, one record per line. Each record holds the request, the completion and
+a checksum over both; a line whose checksum or key does not match is *damaged* and is never served
+(and never deleted). Writes append under a file lock and are flushed to disk before they return, so a
+crash loses nothing already written and two writers at once both keep their records; a later line of
+the same request replaces an earlier one. ``compact()`` (run by ``itc-lab record``) rewrites the file
+sorted by key, one line per request, so a re-recording shows up as a readable diff.
 
 Modes of :class:`RecordingBackend`:
 
@@ -190,30 +192,53 @@ class RecordingStore:
         self.put_many([(request, completion)])
 
     def put_many(self, items: Sequence[tuple[Request, Completion]]) -> None:
+        """Store completions: appended to the file as new lines (a later line of the same request
+        replaces an earlier one), under a file lock, flushed to disk before returning."""
         if not items:
             return
+        for req, _ in items:
+            if not req.model:
+                msg = "Only requests with a model can be recorded (resolve the model first)."
+                raise ValueError(msg)
         with self._lock, self._file_lock():
-            if self._stamp is not None and self._file_stamp() == self._stamp:
-                # nobody wrote since we last read: reuse what we parsed
-                records, damaged = dict(self._records), dict(self._damaged)
-                unkeyed = list(self._unkeyed)
-            else:
-                records, damaged, unkeyed = self._parse()  # what other writers left on disk
+            if self._stamp is None or self._file_stamp() != self._stamp:
+                # someone else wrote since we last read: take in what they left on disk
+                self._records, self._damaged, self._unkeyed = self._parse()
+            lines = []
             for req, comp in items:
-                if not req.model:
-                    msg = "Only requests with a model can be recorded (resolve the model first)."
-                    raise ValueError(msg)
                 key = req.key()
-                records[key] = (req, _uncached(comp))
-                damaged.pop(key, None)
+                self._records[key] = (req, _uncached(comp))
+                self._damaged.pop(key, None)
+                lines.append(self._encode(key, req, _uncached(comp)) + "\n")
+            self._append("".join(lines))
+            self._stamp = self._file_stamp()
+
+    def compact(self) -> None:
+        """Rewrite the file sorted by key with one line per request (readable diffs); damaged
+        lines are kept, at the end, so nothing is silently dropped. ``itc-lab record`` does this
+        when it finishes."""
+        with self._lock, self._file_lock():
+            records, damaged, unkeyed = self._parse()
             lines = {key: self._encode(key, req, comp) for key, (req, comp) in records.items()}
-            # damaged lines stay in the file, so nothing is silently dropped
             lines.update({key: bad.raw for key, bad in damaged.items()})
             body = "".join(lines[k] + "\n" for k in sorted(lines))
             body += "".join(b.raw + "\n" for b in unkeyed)
             self._atomic_write(body)
             self._records, self._damaged, self._unkeyed = records, damaged, unkeyed
             self._stamp = self._file_stamp()
+
+    def _append(self, text: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        with os.fdopen(fd, "r+b") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            if size:
+                fh.seek(size - 1)
+                if fh.read(1) != b"\n":  # a line cut short by a crash stays a line of its own
+                    text = "\n" + text
+            fh.write(text.encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
 
     @staticmethod
     def _encode(key: str, request: Request, completion: Completion) -> str:
