@@ -7,7 +7,10 @@ import contextlib
 import io
 import json
 import math
+import os
 import re
+import subprocess
+import sys
 from fractions import Fraction
 from itertools import combinations
 from pathlib import Path
@@ -20,6 +23,7 @@ import pytest
 
 import itc_lab
 from itc_lab import exercises
+from itc_lab.connect import lessons_dir
 from itc_lab.datasets import evaluate
 from itc_lab.exercise_build import (
     add_exercises_command,
@@ -608,3 +612,25 @@ def test_every_public_name_is_listed():
         assert public - {"annotations"} <= set(module.__all__), module.__name__
         assert all(hasattr(module, n) for n in module.__all__)
     assert itc_lab.check is exercises.check
+
+
+def _nbval(notebook: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, ITC_LAB_MODE="replay", ITC_LAB_LESSONS=str(lessons_dir()))
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "--nbval-lax", str(notebook),
+                           "-p", "no:cacheprovider", "-o", "addopts=",
+                           "--rootdir", str(notebook.parent)],
+                          env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_solution_notebooks_pass_nbval_and_student_notebooks_fail_until_solved(tmp_path):
+    from itc_lab.exercise_build import build
+
+    build(tmp_path, lessons=["00"], nbgrader=True)
+    solution = tmp_path / "solutions" / "00_meet_your_model.ipynb"
+    student = tmp_path / "student" / "00_meet_your_model.ipynb"
+    done = _nbval(solution)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert " passed" in done.stdout and "failed" not in done.stdout
+    todo = _nbval(student)
+    assert todo.returncode != 0
+    assert "1 failed" in todo.stdout and "00-least-likely-token" in todo.stdout
