@@ -116,10 +116,32 @@ def _recordings() -> Check:
     return Check("Recordings", not (missing or damaged), detail, " && ".join(fixes))
 
 
+def _openai() -> Check:
+    import os
+
+    name = "OpenAI-compatible server"
+    url = os.environ.get("ITC_LAB_BASE_URL", "").strip()
+    if not url:
+        return Check(name, False, "not configured (ITC_LAB_BASE_URL is not set)",
+                     "Optional, for a shared server (vLLM, SGLang, llama-server): see the README "
+                     "section 'When one machine is not enough'.", required=False)
+    from .backends.openai_compat import OpenAICompatBackend
+
+    try:
+        backend = OpenAICompatBackend(url, model=os.environ.get("ITC_LAB_MODEL") or "unset")
+        models = backend.models(timeout=5.0)
+    except Exception as e:
+        return Check(name, False, f"{url}: {e}", "Check ITC_LAB_BASE_URL and ITC_LAB_API_KEY.",
+                     required=False)
+    shown = ", ".join(models[:8]) + (" …" if len(models) > 8 else "")
+    return Check(name, bool(models), f"{url}; models: {shown or 'none'}", required=False)
+
+
 def run_checks(start_engine: bool = True) -> list[Check]:
     checks: list[Callable[[], Check]] = [
         _python,
         _ollama,
+        _openai,
         lambda: _embedded(start_engine),
         _dot,
         lambda: _package("jupyterlab", "jupyterlab", "pip install 'itc-lab[lab]'"),

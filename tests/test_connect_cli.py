@@ -31,7 +31,7 @@ def closed_port() -> int:
 @pytest.fixture
 def clean_env(monkeypatch):
     for var in ("ITC_LAB_BACKEND", "ITC_LAB_MODEL", "ITC_LAB_MODE", "ITC_LAB_LLAMA_SERVER",
-                "ITC_LAB_GGUF", "ITC_LAB_LESSONS"):
+                "ITC_LAB_GGUF", "ITC_LAB_LESSONS", "ITC_LAB_BASE_URL", "ITC_LAB_API_KEY"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("OLLAMA_HOST", f"127.0.0.1:{closed_port()}")
     return monkeypatch
@@ -99,6 +99,16 @@ def test_doctor_names_the_fix_for_each_missing_part(clean_env, capsys):
     assert "ITC_LAB_LLAMA_SERVER points at" in out
     assert "apt-get install graphviz" in out
     assert "MISSING  Graphviz dot" in out
+    assert "optional  OpenAI-compatible server" in out and "When one machine" in out
+
+
+def test_doctor_lists_the_models_of_a_configured_openai_server(clean_env, capsys, httpserver):
+    httpserver.expect_request("/v1/models").respond_with_json(
+        {"object": "list", "data": [{"id": "smollm2-1.7b", "object": "model"}]})
+    clean_env.setenv("ITC_LAB_BASE_URL", httpserver.url_for("/v1"))
+    main(["doctor", "--quick"])
+    out = capsys.readouterr().out
+    assert "ok  OpenAI-compatible server" in out and "smollm2-1.7b" in out
 
 
 @pytest.mark.embedded
