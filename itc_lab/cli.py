@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .connect import lessons_dir, recording_path
@@ -81,8 +82,33 @@ def _execute(notebook: Path, env: dict[str, str], save: bool, timeout: int) -> N
         nbformat.write(nb, notebook)  # type: ignore[no-untyped-call]
 
 
+@contextlib.contextmanager
+def _sweeps_aside(lesson: Path) -> Iterator[None]:
+    """Move the lesson's saved sweep results (``lessons/sweeps/<lesson>*.jsonl``) aside while it is
+    recorded: a sweep skips the cells it finished before, so they would never be asked again and
+    never recorded. The old files come back if recording fails."""
+    folder = lesson.resolve().parent / "sweeps"
+    saved = sorted(folder.glob(f"{lesson.stem}*.jsonl")) if folder.is_dir() else []
+    aside = [p.with_name(p.name + ".aside") for p in saved]
+    for p, q in zip(saved, aside, strict=True):
+        os.replace(p, q)
+    try:
+        yield
+    except BaseException:
+        for p, q in zip(saved, aside, strict=True):
+            os.replace(q, p)
+        raise
+    for q in aside:
+        q.unlink(missing_ok=True)
+
+
 def _record(args: argparse.Namespace) -> int:
     lesson = _find_lesson(args.lesson)
+    with _sweeps_aside(lesson):
+        return _record_lesson(lesson, args)
+
+
+def _record_lesson(lesson: Path, args: argparse.Namespace) -> int:
     path = recording_path(lesson.stem)
     backup = path.with_suffix(".jsonl.bak")
     env = {"ITC_LAB_MODE": "record", "ITC_LAB_LESSONS": str(lesson.resolve().parent)}

@@ -508,16 +508,18 @@ class PolicyPoint:
 
 def _cost_to_reach(points: Sequence[tuple[float, float]], target: float) -> float | None:
     """Cost at which the upper envelope of (cost, accuracy) points reaches ``target``, with
-    linear interpolation between measured points; ``None`` when it never does."""
+    linear interpolation between measured points; ``None`` when it never does. An accuracy below
+    the target by rounding error only (the same mean summed in another order) reaches it."""
     ordered = sorted(points)
+    lowest = target - 1e-9 * max(1.0, abs(target))
     best = -math.inf
     prev: tuple[float, float] | None = None
     for cost, acc in ordered:
-        if acc >= target and acc > best:
+        if acc >= lowest and acc > best:
             if prev is None or prev[1] >= target:
                 return cost
             c0, a0 = prev
-            return c0 + (target - a0) / (acc - a0) * (cost - c0)
+            return c0 + min(1.0, (target - a0) / (acc - a0)) * (cost - c0)
         if acc > best:
             best = acc
         prev = (cost, best)

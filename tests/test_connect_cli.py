@@ -234,3 +234,25 @@ def test_outputs_only_replays_without_a_model(clean_env, tmp_path):
     nb = nbformat.read(nb_path, as_version=4)
     assert nb.cells[0].outputs[-1]["text"].strip().endswith("True")
     assert "widgets" not in nb.metadata  # widget state is rebuilt when the cell runs
+
+
+def test_record_moves_a_lessons_saved_sweep_aside_and_restores_it_on_failure(tmp_path):
+    from itc_lab.cli import _sweeps_aside
+
+    lesson = tmp_path / "06_x.ipynb"
+    lesson.write_text("{}")
+    sweeps = tmp_path / "sweeps"
+    sweeps.mkdir()
+    saved = sweeps / "06_x.jsonl"
+    saved.write_text("old\n")
+    other = sweeps / "05_y.jsonl"
+    other.write_text("keep\n")
+    with pytest.raises(RuntimeError), _sweeps_aside(lesson):
+        assert not saved.exists()  # the recording run cannot skip cells
+        assert other.exists()
+        raise RuntimeError("recording failed")
+    assert saved.read_text() == "old\n"
+    with _sweeps_aside(lesson):
+        saved.write_text("new\n")  # what the new recording's run saved
+    assert saved.read_text() == "new\n"
+    assert sorted(p.name for p in sweeps.iterdir()) == ["05_y.jsonl", "06_x.jsonl"]

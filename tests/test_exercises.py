@@ -45,12 +45,13 @@ from itc_lab.exercises import (
     register_pack,
     require,
 )
+from itc_lab.scaling import fit_log_linear
 from itc_lab.types import Completion, Token
 
 REPO = Path(__file__).resolve().parents[1]
 LESSONS = REPO / "lessons"
 BUILTIN_IDS = {"00-least-likely-token", "01-accuracy-per-token", "02-pass-at-k", "02-maj-at-k",
-               "03-game24", "04-net-flips", "05-constraints"}
+               "03-game24", "04-net-flips", "05-constraints", "06-extrapolate-a-scaling-line"}
 
 
 @pytest.fixture(autouse=True)
@@ -257,6 +258,23 @@ def test_05_constraints():
 # ---------------------------------------------------------------------------------------------
 # check(), hint(), require() and the grading hook
 # ---------------------------------------------------------------------------------------------
+
+
+def test_06_extrapolate_a_scaling_line_against_the_line_solved_by_hand():
+    # accuracy = 0.1 * log10(tokens) + 0.2 reaches 50% at 10 ** 3 = 1000 tokens
+    lines = {"majority": fit_log_linear([10, 100, 1000], [0.3, 0.4, 0.5])}
+    state = {"lines": lines, "VOTING": "majority", "limit": 0.35}
+    _starter_is_unanswered("06-extrapolate-a-scaling-line", state)
+    answer, context = _solution_passes("06-extrapolate-a-scaling-line", state)
+    assert answer == pytest.approx(1000)
+    assert context[1:] == (0.5, 0.35)
+    assert "levels off at 35.0%" in check("06-extrapolate-a-scaling-line", answer, *context).message
+    assert not check("06-extrapolate-a-scaling-line", 900, *context)
+    near = grade_answer("06-extrapolate-a-scaling-line", 1005, *context)  # within 1%, not exact
+    assert near.passed_visible and not near.passed_all
+    reachable = (lines["majority"], 0.5, 0.6)
+    assert "within reach" in check("06-extrapolate-a-scaling-line", 1000, *reachable).message
+    assert "greater than 0" in check("06-extrapolate-a-scaling-line", "1000", *context).message
 
 
 def test_first_failing_check_speaks_and_a_raising_check_counts_as_failed(tmp_path):

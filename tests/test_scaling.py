@@ -305,6 +305,10 @@ def test_efficiency_on_a_hand_checked_example() -> None:
     assert report.efficiency(0.6) == pytest.approx(200 / 100)
     assert report.efficiency(0.75) == math.inf  # the baseline never gets there
     assert report.efficiency(0.9) is None  # neither does the policy
+    # a target equal to the baseline's best up to rounding (e.g. the same mean summed in another
+    # order) is reached: baseline (400, 0.7), policy (200, 0.7)
+    assert report.efficiency(0.7 + 1e-15) == pytest.approx(2.0)
+    assert report.efficiency(0.6 + 1e-15) == pytest.approx(2.0)
     assert report.points[0].baseline == "majority@1"
     assert report.points[2].baseline_accuracy == pytest.approx(0.6)
     rows_out = report.rows()

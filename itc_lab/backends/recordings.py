@@ -1,11 +1,12 @@
 """Recorded responses: a text store keyed by the request, and a backend that replays it.
 
-The store is a JSON Lines file, one record per line. Each record holds the request, the completion and
-a checksum over both; a line whose checksum or key does not match is *damaged* and is never served
-(and never deleted). Writes append under a file lock and are flushed to disk before they return, so a
-crash loses nothing already written and two writers at once both keep their records; a later line of
-the same request replaces an earlier one. ``compact()`` (run by ``itc-lab record``) rewrites the file
-sorted by key, one line per request, so a re-recording shows up as a readable diff.
+The store is a JSON Lines file, one record per line. Each record holds the request, the
+completion and a checksum over both; a line whose checksum or key does not match is *damaged* and
+is never served (and never deleted). Writes append under a file lock and are flushed to disk before
+they return, so a crash loses nothing already written and two writers at once both keep their
+records; a later line of the same request replaces an earlier one. ``compact()`` (run by
+``itc-lab record``) rewrites the file sorted by key, one line per request, so a re-recording shows
+up as a readable diff.
 
 Modes of :class:`RecordingBackend`:
 
