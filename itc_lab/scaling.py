@@ -865,9 +865,11 @@ def scaling_chart(rows: Sequence[Mapping[str, Any]], *, x: str = "tokens",
     x_enc = alt.X(f"{x}:Q", scale=scale, title=f"{x} (log scale)" if log_x else x)
     y_enc = alt.Y(f"{y}:Q", title=y, scale=alt.Scale(zero=False))
     series_enc = alt.Color("series:N", title=color or "series")
+    any_simulated = any(r["source"] == "simulated" for r in items)
     dash = alt.StrokeDash("source:N", title="source",
                           scale=alt.Scale(domain=["measured", "simulated"],
-                                          range=[[1, 0], [6, 4]]))
+                                          range=[[1, 0], [6, 4]]),
+                          legend=alt.Legend() if any_simulated else None)
     base = alt.Chart(alt.InlineData(values=items)).encode(x=x_enc, y=y_enc, color=series_enc)
     layers: list[alt.Chart] = [
         base.mark_line(opacity=0.7).encode(strokeDash=dash, order=alt.Order(f"{x}:Q"),

@@ -404,6 +404,10 @@ def test_scaling_chart_labels_simulated_rows() -> None:
     dash = layers["measured_lines"]["encoding"]["strokeDash"]
     assert dash["field"] == "source" and dash["scale"]["domain"] == ["measured", "simulated"]
     assert "simulated" in str(spec["title"])
+    assert dash.get("legend", {}) is not None  # the measured/simulated legend is shown
+    measured_only = [r for r in chart_rows() if not r.get("simulated")]
+    plain = layers_by_name(scaling_chart(measured_only, frontier=False).to_dict())
+    assert plain["measured_lines"]["encoding"]["strokeDash"]["legend"] is None  # nothing to tell
 
 
 def test_scaling_chart_options_and_errors() -> None:
