@@ -51,7 +51,8 @@ from itc_lab.types import Completion, Token
 REPO = Path(__file__).resolve().parents[1]
 LESSONS = REPO / "lessons"
 BUILTIN_IDS = {"00-least-likely-token", "01-accuracy-per-token", "02-pass-at-k", "02-maj-at-k",
-               "03-game24", "04-net-flips", "05-constraints", "06-extrapolate-a-scaling-line"}
+               "03-game24", "04-net-flips", "05-constraints", "06-extrapolate-a-scaling-line",
+               "07-cache-hit-rate"}
 
 
 @pytest.fixture(autouse=True)
@@ -275,6 +276,23 @@ def test_06_extrapolate_a_scaling_line_against_the_line_solved_by_hand():
     reachable = (lines["majority"], 0.5, 0.6)
     assert "within reach" in check("06-extrapolate-a-scaling-line", 1000, *reachable).message
     assert "greater than 0" in check("06-extrapolate-a-scaling-line", "1000", *context).message
+
+
+def test_07_cache_hit_rate():
+    draws = [0, 1, 0, 2, 0, 1, 0, 0]
+    seen, hits = set(), 0  # an empty cache that keeps everything
+    for d in draws:
+        hits += d in seen
+        seen.add(d)
+    state = {"draws": draws}
+    _starter_is_unanswered("07-cache-hit-rate", state)
+    answer, context = _solution_passes("07-cache-hit-rate", state)
+    assert answer == hits / len(draws) == 5 / 8
+    assert "5 of 8 requests" in check("07-cache-hit-rate", 0.625, *context).message
+    assert "miss rate" in check("07-cache-hit-rate", 3 / 8, *context).message
+    assert not check("07-cache-hit-rate", 0.6, *context)
+    assert not check("07-cache-hit-rate", 62.5, *context)
+    assert "number from 0 to 1" in check("07-cache-hit-rate", "0.625", *context).message
 
 
 def test_first_failing_check_speaks_and_a_raising_check_counts_as_failed(tmp_path):
