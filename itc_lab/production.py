@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Literal
 
-from .backends.base import Backend, OnResult, check_n
+from .backends.base import Backend, OnResult, seeds_of
 from .backends.recordings import RecordingStore
 from .errors import BackendError
 from .types import Completion, CostModel, Request
@@ -130,9 +130,7 @@ class BudgetedBackend:
 
     def generate(self, request: Request, n: int = 1, *,
                  on_result: OnResult | None = None) -> list[Completion]:
-        check_n(n)
-        return self.generate_seeds(request, [request.seed + i for i in range(n)],
-                                   on_result=on_result)
+        return self.generate_seeds(request, seeds_of(request, n), on_result=on_result)
 
     def generate_seeds(self, request: Request, seeds: Sequence[int], *,
                        on_result: OnResult | None = None) -> list[Completion]:
@@ -304,9 +302,7 @@ class CachingBackend:
 
     def generate(self, request: Request, n: int = 1, *,
                  on_result: OnResult | None = None) -> list[Completion]:
-        check_n(n)
-        return self.generate_seeds(request, [request.seed + i for i in range(n)],
-                                   on_result=on_result)
+        return self.generate_seeds(request, seeds_of(request, n), on_result=on_result)
 
     def _lookup(self, request: Request) -> Completion | None:
         key = request.key()

@@ -33,7 +33,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from .answers import KINDS, extract_answer, normalize_number, normalize_text
-from .backends.base import OnResult, check_n
+from .backends.base import OnResult, seeds_of
 from .types import Alternative, Completion, Request, Token, _known
 
 if TYPE_CHECKING:
@@ -604,9 +604,7 @@ class SimulatedModel:
     def generate(self, request: Request, n: int = 1, *,
                  on_result: OnResult | None = None) -> list[Completion]:
         """n completions of ``request``; sample i uses seed ``request.seed + i``."""
-        check_n(n)
-        return self.generate_seeds(request, [request.seed + i for i in range(n)],
-                                   on_result=on_result)
+        return self.generate_seeds(request, seeds_of(request, n), on_result=on_result)
 
     def generate_seeds(self, request: Request, seeds: Sequence[int], *,
                        on_result: OnResult | None = None) -> list[Completion]:

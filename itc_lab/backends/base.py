@@ -16,7 +16,7 @@ from typing import Protocol, runtime_checkable
 
 from ..types import Completion, Request
 
-__all__ = ["Backend", "LiveBackend", "OnResult", "check_concurrency", "generate_async"]
+__all__ = ["Backend", "LiveBackend", "OnResult", "check_concurrency", "generate_async", "seeds_of"]
 
 OnResult = Callable[[Completion], None]
 """Called once per completion as soon as it is complete (from a worker thread in ``generate``,
@@ -53,6 +53,12 @@ def check_n(n: int) -> None:
         raise ValueError(msg)
 
 
+def seeds_of(request: Request, n: int) -> list[int]:
+    """The seeds of ``generate(request, n)``: sample i uses ``request.seed + i``."""
+    check_n(n)
+    return [request.seed + i for i in range(n)]
+
+
 def check_concurrency(concurrency: object) -> int:
     """``concurrency`` if it is a whole number >= 1; otherwise a ValueError saying what to pass."""
     if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
@@ -85,9 +91,7 @@ class LiveBackend:
 
     def generate(self, request: Request, n: int = 1, *,
                  on_result: OnResult | None = None) -> list[Completion]:
-        check_n(n)
-        return self.generate_seeds(request, [request.seed + i for i in range(n)],
-                                   on_result=on_result)
+        return self.generate_seeds(request, seeds_of(request, n), on_result=on_result)
 
     def generate_seeds(self, request: Request, seeds: Sequence[int], *,
                        on_result: OnResult | None = None) -> list[Completion]:

@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 from ..errors import RecordingDamaged, RecordingMissing
 from ..types import Completion, Request
-from .base import Backend, OnResult, check_n
+from .base import Backend, OnResult, seeds_of
 
 __all__ = ["MODES", "RecordingBackend", "RecordingStore"]
 
@@ -313,9 +313,7 @@ class RecordingBackend:
 
     def generate(self, request: Request, n: int = 1, *,
                  on_result: OnResult | None = None) -> list[Completion]:
-        check_n(n)
-        return self.generate_seeds(request, [request.seed + i for i in range(n)],
-                                   on_result=on_result)
+        return self.generate_seeds(request, seeds_of(request, n), on_result=on_result)
 
     def generate_seeds(self, request: Request, seeds: Sequence[int], *,
                        on_result: OnResult | None = None) -> list[Completion]:
