@@ -26,7 +26,8 @@ import os
 import sys
 import threading
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +62,12 @@ ROW_FIELDS = ("arm", "technique", "budget", "model", "backend", "problem_id", "c
 
 _SHOWN_FAILURES = 5
 _TailMode = Literal["repair", "warn", "ignore"]
+
+
+def _repeated(values: Iterable[str]) -> list[str]:
+    """The values that occur more than once, sorted (one pass, not a count per value)."""
+    counts = Counter(values)
+    return sorted(v for v, c in counts.items() if c > 1)
 
 
 def _bad(message: str) -> ValueError:
@@ -782,9 +789,8 @@ class Sweep:
             if not isinstance(a, Arm):
                 msg = f"arms must be Arm objects, e.g. Arm('greedy', 'direct'); got a {type(a)}."
                 raise TypeError(msg)
-        names = [a.name for a in self.arms]
-        if len(set(names)) != len(names):
-            twice = sorted({n for n in names if names.count(n) > 1})
+        twice = _repeated(a.name for a in self.arms)
+        if twice:
             msg = f"Arm names must be unique; {twice} appear more than once."
             raise _bad(msg)
         self.problems = tuple(problems)
@@ -795,9 +801,8 @@ class Sweep:
             if not isinstance(p, Problem):
                 msg = f"problems must be Problem objects (e.g. a Dataset); got a {type(p)}."
                 raise TypeError(msg)
-        ids = [p.id for p in self.problems]
-        if len(set(ids)) != len(ids):
-            twice = sorted({i for i in ids if ids.count(i) > 1})
+        twice = _repeated(p.id for p in self.problems)
+        if twice:
             msg = f"Problem ids must be unique within a sweep; {twice[:5]} repeat."
             raise _bad(msg)
         self.backends = _backend_table(backends)
