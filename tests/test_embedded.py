@@ -176,3 +176,137 @@ def test_consecutive_groups():
     assert _consecutive_groups([0, 1, 2, 3, 4], 2) == [[0, 1], [2, 3], [4]]
     assert _consecutive_groups([5, 2, 3, 9, 9], 8) == [[0], [1, 2], [3], [4]]
     assert _consecutive_groups([], 8) == []
+
+
+def _busy_slots(backend, stop, seen):
+    """Collect the ids of the server's slots that are busy until ``stop`` is set."""
+    import httpx
+
+    with httpx.Client(timeout=5) as client:
+        while not stop.is_set():
+            for s in client.get(backend.url + "/slots").json():
+                if s["is_processing"]:
+                    seen.add(s["id"])
+            time.sleep(0.02)
+
+
+def test_samples_in_flight_sit_on_the_lowest_slots_side_by_side():
+    import threading
+
+    backend = EmbeddedBackend(slots=8)
+    try:
+        backend.start()
+        long_c = Request(prompt="Count from 1 to 1000, separated by commas.", temperature=0,
+                         max_tokens=160)
+        short_d = Request(prompt="Name a colour.", temperature=0, max_tokens=4)
+        # seven samples of C hold slots 0-6 while one sample of D goes in beside them
+        worker = threading.Thread(target=backend.generate, args=(long_c,), kwargs={"n": 7})
+        worker.start()
+        time.sleep(0.5)
+        backend.generate(short_d)
+        worker.join()
+        # now slot 7 holds D's prompt. Left to itself the server would answer D on slot 7 and
+        # put the second sample on slot 0: a batch that spans all eight KV streams
+        stop, seen = threading.Event(), set()
+        watcher = threading.Thread(target=_busy_slots, args=(backend, stop, seen))
+        watcher.start()
+        try:
+            out = backend.generate(Request(prompt="Name a colour.", temperature=1.0,
+                                           max_tokens=120, seed=1), n=2)
+        finally:
+            stop.set()
+            watcher.join()
+        assert len(out) == 2
+        assert seen == {0, 1}
+    finally:
+        backend.close()
+
+
+def test_a_request_names_the_slot_that_holds_its_prompt():
+    backend = EmbeddedBackend(slots=8)
+    try:
+        req_a = Request(prompt=LONG_PROMPT + " Continue the story.", temperature=1.0,
+                        max_tokens=4, seed=0)
+        backend.generate(req_a, n=8)  # every slot holds A
+        backend.generate(Request(prompt="Name a colour.", max_tokens=4))  # slot 0 now holds B
+        before = backend.prompt_tokens_evaluated()
+        out = backend.generate(req_a.with_seed(100), n=2)  # slots 0 and 1: it names slot 1
+        evaluated = backend.prompt_tokens_evaluated() - before
+        assert out[0].prompt_tokens > 300
+        assert evaluated <= 2  # A's prompt came from slot 1's cache, not evaluated again
+    finally:
+        backend.close()
+
+
+def test_slot_pool_packs_requests_and_waits_for_room():
+    import threading
+
+    from itc_lab.backends.embedded import _SlotPool
+
+    pool = _SlotPool(4)
+    named, taken, gen = pool.acquire(2, "alpha")
+    assert (named, taken) == (0, [0, 1])
+    assert pool.acquire(1, "beta")[:2] == (2, [2])
+    pool.release(named, taken, "alpha", gen)
+    # the server will put the extra samples on the lowest free slots: 0, 1 and 3 here
+    assert pool.acquire(3, "gamma")[1] == [0, 1, 3]
+    with pytest.raises(ValueError, match="1 to 4 slots"):
+        pool.acquire(5, "x")
+
+    pool = _SlotPool(2)
+    named, first, gen = pool.acquire(2, "a")
+    got = []
+    waiter = threading.Thread(target=lambda: got.append(pool.acquire(1, "b")))
+    waiter.start()
+    time.sleep(0.1)
+    assert got == []  # no slot free: it waits
+    pool.release(named, first, "a", gen)
+    waiter.join(timeout=5)
+    assert got and got[0][:2] == (1, [1])  # slot 0 keeps "a" cached; slot 1 is empty
+
+    # slots taken from a server that has since stopped are not released into the new one
+    pool = _SlotPool(2)
+    named, old, old_gen = pool.acquire(2, "a")
+    pool.reset()
+    _, new, new_gen = pool.acquire(2, "b")
+    pool.release(named, old, "a", old_gen)
+    assert new_gen != old_gen and new == [0, 1]
+    assert pool._free == set()  # the new server's slots are still held
+
+
+def _pool_with(prompts):
+    """A pool of 8 free slots whose slots hold these prompts (slot -> prompt)."""
+    from itc_lab.backends.embedded import _SlotPool
+
+    pool = _SlotPool(8)
+    held = [pool.acquire(1, "") for _ in range(8)]
+    assert [h[0] for h in held] == list(range(8))  # single samples in flight pack from slot 0
+    for named, taken, gen in held:
+        pool.release(named, taken, prompts.get(named, ""), gen)
+    return pool
+
+
+def test_slot_pool_weighs_a_cached_prompt_against_the_span_of_streams():
+    few_shot = "Q: 2 + 3? A: 5. " * 250  # 4,000 characters, about 1,000 tokens
+    # a long cached prompt on slot 5 is worth spanning six streams for a short answer
+    pool = _pool_with({5: few_shot})
+    assert pool.acquire(2, few_shot + "Q: 4 + 4?", steps=16)[:2] == (5, [0, 5])
+    # a short one is not worth it for a long answer: the two samples go side by side
+    pool = _pool_with({5: "Say hi."})
+    assert pool.acquire(2, "Say hi. Then count.", steps=512)[1] == [0, 1]
+    # a prompt unlike the cached ones takes an empty slot rather than overwrite them
+    pool = _pool_with({0: few_shot, 1: few_shot + "x"})
+    assert pool.acquire(1, "Something else entirely.")[:2] == (2, [2])
+    # and one that shares their start takes the slot holding it
+    pool = _pool_with({0: "unrelated", 3: few_shot})
+    assert pool.acquire(1, few_shot + "Q: 9 + 1?")[:2] == (3, [3])
+
+
+def test_shared_start():
+    from itc_lab.backends.embedded import _shared_start
+
+    for a, b in [("", ""), ("abc", ""), ("abc", "abd"), ("abc", "abc"), ("abcdef", "abc"),
+                 ("x" * 999 + "a", "x" * 999 + "b"), ("q", "r")]:
+        pairs = enumerate(zip(a, b, strict=False))
+        expected = next((i for i, (x, y) in pairs if x != y), min(len(a), len(b)))
+        assert _shared_start(a, b) == _shared_start(b, a) == expected
