@@ -4,7 +4,8 @@ It serves SmolLM2-135M-Instruct (Q4_1 GGUF, Apache-2.0) from the PyPI package ``
 free loopback port with several parallel slots, so the n samples of one request are decoded together
 in one batch. Samples with consecutive seeds go out as one request with ``n_cmpl``: the server
 evaluates the shared prompt once and copies it to the other slots (``shared_prefix=True``, the
-default) instead of evaluating it once per sample. Top-k logprobs come from ``n_probs``.
+default) instead of evaluating it once per sample, and streams the samples back, each one as it
+ends. Top-k logprobs come from ``n_probs``.
 
 Every request names its slot (``id_slot``): the samples in flight together sit side by side on
 the lowest slots, unless a slot further up holds enough of the prompt to be worth its place.
@@ -21,6 +22,7 @@ import atexit
 import contextlib
 import ctypes
 import importlib.util
+import json
 import os
 import signal
 import socket
@@ -300,15 +302,18 @@ class EmbeddedBackend(LiveBackend):
     aggregate rate tops out near 8 concurrent streams). Each slot holds ``ctx_per_slot`` tokens.
     With ``shared_prefix`` (the default), up to ``slots`` samples with consecutive seeds are one
     server request (``n_cmpl``): the prompt is evaluated once, not once per sample, and each sample
-    is exactly what a request with its own seed returns. Samples that arrive together report the
-    same ``latency_s`` (the request's wall clock).
+    is exactly what a request with its own seed returns. The answer is streamed: each sample is
+    handed over as soon as it ends, and its ``latency_s`` runs from the request to its own end.
+    With ``pack_slots`` (the default) each request
+    names the slot it runs on, so the samples in flight sit side by side; ``pack_slots=False``
+    leaves the choice to the server (for comparison: ``benchmarks/bench.py``).
     """
 
     name = "embedded"
 
     def __init__(self, slots: int = 8, ctx_per_slot: int = 2048, threads: int | None = None,
                  startup_timeout: float = 120.0, request_timeout: float = 600.0, *,
-                 shared_prefix: bool = True) -> None:
+                 shared_prefix: bool = True, pack_slots: bool = True) -> None:
         if slots < 1:
             msg = f"slots must be >= 1, not {slots}."
             raise ValueError(msg)
@@ -316,6 +321,7 @@ class EmbeddedBackend(LiveBackend):
         self.slots = slots
         self.concurrency = slots
         self.shared_prefix = shared_prefix
+        self.pack_slots = pack_slots
         self.ctx_per_slot = ctx_per_slot
         self.threads = threads or max(1, min(os.cpu_count() or 1, 8))
         self.startup_timeout = startup_timeout
@@ -412,7 +418,7 @@ class EmbeddedBackend(LiveBackend):
             raise BackendError(msg)
         return data
 
-    def _post_any(self, path: str, body: dict[str, Any]) -> Any:
+    def _connection(self) -> tuple[_Server, httpx.Client]:
         server, client = self._server, self._client
         if server is None or client is None:
             self._ensure_server()
@@ -420,25 +426,35 @@ class EmbeddedBackend(LiveBackend):
             assert server is not None and client is not None
         if not server.alive():
             raise self._dead(server)
+        return server, client
+
+    def _transport_error(self, server: _Server, e: httpx.HTTPError) -> BackendError:
+        # a dropped connection is often the first sign of a dying server: give the
+        # process a moment to be reaped before deciding which error this is
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.proc.wait(timeout=1.0)
+        if not server.alive():
+            return self._dead(server)
+        msg = f"The embedded model server did not answer ({type(e).__name__}: {e})."
+        return BackendError(msg)
+
+    @staticmethod
+    def _refused(resp: httpx.Response) -> BackendError:
+        try:
+            detail = resp.json().get("error", {}).get("message", resp.text)
+        except ValueError:
+            detail = resp.text
+        msg = f"The embedded model server refused the request (HTTP {resp.status_code}): {detail}"
+        return BackendError(msg)
+
+    def _post_any(self, path: str, body: dict[str, Any]) -> Any:
+        server, client = self._connection()
         try:
             resp = client.post(server.url + path, json=body)
         except httpx.HTTPError as e:
-            # a dropped connection is often the first sign of a dying server: give the
-            # process a moment to be reaped before deciding which error this is
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                server.proc.wait(timeout=1.0)
-            if not server.alive():
-                raise self._dead(server) from None
-            msg = f"The embedded model server did not answer ({type(e).__name__}: {e})."
-            raise BackendError(msg) from None
+            raise self._transport_error(server, e) from None
         if resp.status_code != 200:
-            try:
-                detail = resp.json().get("error", {}).get("message", resp.text)
-            except ValueError:
-                detail = resp.text
-            msg = (f"The embedded model server refused the request "
-                   f"(HTTP {resp.status_code}): {detail}")
-            raise BackendError(msg)
+            raise self._refused(resp)
         return resp.json()
 
     def render_prompt(self, request: Request) -> str:
@@ -502,30 +518,80 @@ class EmbeddedBackend(LiveBackend):
             options=self._options(request),
         )
 
+    @contextlib.contextmanager
+    def _slots(self, n: int, body: dict[str, Any], request: Request) -> Iterator[dict[str, int]]:
+        """Hold the slots of one request of n samples; yields the fields that name its slot."""
+        if not self.pack_slots:
+            yield {}
+            return
+        with self._pool.hold(n, body["prompt"], request.max_tokens) as slot:
+            yield {"id_slot": slot}
+
     def _sample(self, request: Request) -> Completion:
         body = self._body(request)
-        with self._pool.hold(1, body["prompt"], request.max_tokens) as slot:
+        with self._slots(1, body, request) as named:
             t0 = time.perf_counter()
-            data = self._post("/completion", body | {"id_slot": slot})
+            data = self._post("/completion", body | named)
             latency = time.perf_counter() - t0
         return self._completion(data, request, request.seed, latency)
 
-    def _sample_group(self, request: Request, n: int) -> list[Completion]:
+    def _sample_group(self, request: Request, n: int,
+                      on_result: OnResult | None = None) -> list[Completion]:
         """n samples with seeds ``request.seed … request.seed + n - 1`` in one request: the
-        server evaluates the prompt once and shares it with the other slots (``n_cmpl``)."""
-        body = self._body(request) | {"n_cmpl": n}
-        with self._pool.hold(n, body["prompt"], request.max_tokens) as slot:
+        server evaluates the prompt once and shares it with the other slots (``n_cmpl``).
+
+        The answer is streamed, so each sample reaches ``on_result`` as soon as it ends, with
+        its own latency, and the samples finished before a failure are never lost.
+        """
+        body = self._body(request) | {"n_cmpl": n, "stream": True}
+        texts: dict[int, list[str]] = {}
+        probs: dict[int, list[Any]] = {}
+        done: dict[int, Completion] = {}
+        with self._slots(n, body, request) as named:
+            server, client = self._connection()
             t0 = time.perf_counter()
-            data: Any = self._post_any("/completion", body | {"id_slot": slot})
-            latency = time.perf_counter() - t0
-        if not isinstance(data, list) or len(data) != n:
-            msg = (f"The embedded model server answered {n} samples with "
-                   f"{len(data) if isinstance(data, list) else 'one'} result(s); "
-                   "create the backend with shared_prefix=False to send one request per sample.")
+            try:
+                # the server closes a streamed answer's connection after it: do not reuse it
+                with client.stream("POST", server.url + "/completion", json=body | named,
+                                   headers={"Connection": "close"}) as resp:
+                    if resp.status_code != 200:
+                        resp.read()
+                        raise self._refused(resp)
+                    for line in resp.iter_lines():
+                        if not line.startswith("data: "):
+                            continue  # blank lines between events, keep-alive pings
+                        try:
+                            event = json.loads(line[len("data: "):])
+                        except ValueError:
+                            msg = f"The embedded model server sent a damaged event: {line[:200]!r}"
+                            raise BackendError(msg) from None
+                        if "error" in event:
+                            error = event["error"]
+                            detail = (error.get("message", error) if isinstance(error, dict)
+                                      else error)
+                            msg = f"The embedded model server failed while answering: {detail}"
+                            raise BackendError(msg)
+                        i = int(event.get("index", 0))
+                        texts.setdefault(i, []).append(str(event.get("content", "")))
+                        probs.setdefault(i, []).extend(event.get("completion_probabilities", []))
+                        if event.get("stop") and 0 <= i < n and i not in done:
+                            text = "".join(texts[i])
+                            final = event | {"content": text,
+                                             "completion_probabilities": _within(
+                                                 probs[i], text, event.get("stop_type"))}
+                            c = self._completion(final, request, request.seed + i,
+                                                 time.perf_counter() - t0)
+                            done[i] = c
+                            if on_result:
+                                on_result(c)
+            except httpx.HTTPError as e:
+                raise self._transport_error(server, e) from None
+        if len(done) != n:
+            msg = (f"The embedded model server ended its answer after {len(done)} of {n} samples. "
+                   "Run the cell again; if it keeps happening, create the backend with "
+                   "shared_prefix=False to send one request per sample.")
             raise BackendError(msg)
-        ordered = sorted(data, key=lambda d: int(d.get("index", 0)))
-        return [self._completion(d, request, request.seed + i, latency)
-                for i, d in enumerate(ordered)]
+        return [done[i] for i in range(n)]
 
     def generate_seeds(self, request: Request, seeds: Sequence[int], *,
                        on_result: OnResult | None = None) -> list[Completion]:
@@ -540,13 +606,17 @@ class EmbeddedBackend(LiveBackend):
 
         def run(group: list[int]) -> None:
             first = request.with_seed(seeds[group[0]])
-            done = ([self._sample(first)] if len(group) == 1
-                    else self._sample_group(first, len(group)))
-            with lock:
-                for position, c in zip(group, done, strict=True):
-                    out[position] = c
+
+            def deliver(c: Completion) -> None:
+                with lock:
+                    out[group[c.seed - first.seed]] = c
                     if on_result:
                         on_result(c)
+
+            if len(group) == 1:
+                deliver(self._sample(first))
+            else:
+                self._sample_group(first, len(group), on_result=deliver)
 
         # two groups in flight: the second fills slots as soon as the first one's samples end
         with ThreadPoolExecutor(max_workers=min(2, len(groups)),
@@ -570,6 +640,21 @@ class EmbeddedBackend(LiveBackend):
             if line.startswith("llamacpp:prompt_tokens_total "):
                 return int(float(line.split()[1]))
         return 0
+
+
+def _within(probs: list[Any], text: str, stop_type: object) -> list[Any]:
+    """The streamed tokens of an answer. When a stop string ended it, its tokens were streamed
+    too (with empty text): they are left out, and the tokens kept spell ``text`` exactly."""
+    if stop_type != "word":
+        return probs
+    kept: list[Any] = []
+    length = 0
+    for p in probs:
+        if length >= len(text):
+            break
+        length += len(str(p.get("token", "")))
+        kept.append(p)
+    return kept
 
 
 def _consecutive_groups(seeds: Sequence[int], size: int) -> list[list[int]]:
