@@ -12,8 +12,8 @@
 4. The recording store: lookups and appends per second.
 5. Widget payloads: a 2,000-node search tree and a 10,000-sample vote chart, in bytes.
 
-Rates are the best of ``--rounds`` rounds, with the variants interleaved round by round, so a busy
-machine slows all of them alike.
+Rates are the best of ``--rounds`` rounds, with the variants (llama-batched-bench included)
+interleaved round by round, so a busy machine slows all of them alike.
 """
 
 from __future__ import annotations
@@ -92,9 +92,10 @@ def engine_section(ns: list[int], tokens: int, rounds: int) -> dict[str, object]
                     big[n] = max(big.get(n, 0.0), rate(wider, n, tokens, seed))
             for name, k in (("none", 0), ("top5", 5), ("top1", 1)):
                 lp[name] = max(lp[name], rate(backend, top, tokens, 1000 * r + 500, k))
-    for _ in range(rounds):
-        for n, value in batched_bench(ns, tokens, threads).items():
-            bench[n] = max(bench.get(n, 0.0), value)
+            # in the same round (the servers sit idle meanwhile), so a drift in the machine's
+            # speed between rounds reaches both sides of the ratio
+            for n, value in batched_bench(ns, tokens, threads).items():
+                bench[n] = max(bench.get(n, 0.0), value)
     print(f"\n1. Embedded throughput (aggregate generated tokens/s, {tokens} tokens per sample, "
           f"{threads} threads, best of {rounds})")
     print("   itc-lab: the default backend (8 slots, each request names its slot); server's "
