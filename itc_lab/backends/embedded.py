@@ -304,9 +304,9 @@ class EmbeddedBackend(LiveBackend):
     server request (``n_cmpl``): the prompt is evaluated once, not once per sample, and each sample
     is exactly what a request with its own seed returns. The answer is streamed: each sample is
     handed over as soon as it ends, and its ``latency_s`` runs from the request to its own end.
-    With ``pack_slots`` (the default) each request
-    names the slot it runs on, so the samples in flight sit side by side; ``pack_slots=False``
-    leaves the choice to the server (for comparison: ``benchmarks/bench.py``).
+    With ``pack_slots`` (the default) each request names the slot it runs on, so the samples in
+    flight sit side by side; ``pack_slots=False`` leaves the choice to the server (for comparison:
+    ``benchmarks/bench.py``).
     """
 
     name = "embedded"
