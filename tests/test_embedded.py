@@ -357,3 +357,13 @@ def test_a_server_killed_mid_request_keeps_the_samples_that_had_ended():
             assert c.completion_tokens == lengths[c.seed - 20]
     finally:
         backend.close()
+
+
+def test_a_prompt_longer_than_a_slot_says_how_to_make_room():
+    with EmbeddedBackend(slots=2, ctx_per_slot=256) as backend:
+        for n in (1, 2):  # one request per sample, and one streamed request for both
+            with pytest.raises(BackendError, match=r"exceeds .*ctx_per_slot=512"):
+                backend.generate(Request(prompt="word " * 600, max_tokens=8), n=n)
+        # the slots the refused requests held are free again
+        out = backend.generate(Request(prompt="Say hi.", max_tokens=4), n=2)
+        assert len(out) == 2 and all(c.completion_tokens >= 1 for c in out)

@@ -438,13 +438,16 @@ class EmbeddedBackend(LiveBackend):
         msg = f"The embedded model server did not answer ({type(e).__name__}: {e})."
         return BackendError(msg)
 
-    @staticmethod
-    def _refused(resp: httpx.Response) -> BackendError:
+    def _refused(self, resp: httpx.Response) -> BackendError:
         try:
             detail = resp.json().get("error", {}).get("message", resp.text)
         except ValueError:
             detail = resp.text
         msg = f"The embedded model server refused the request (HTTP {resp.status_code}): {detail}"
+        if "context size" in str(detail):
+            msg += (f". Each slot holds {self.ctx_per_slot} tokens of prompt and answer: shorten "
+                    "the prompt or max_tokens, or create the backend with a larger ctx_per_slot, "
+                    f"e.g. EmbeddedBackend(ctx_per_slot={2 * self.ctx_per_slot}).")
         return BackendError(msg)
 
     def _post_any(self, path: str, body: dict[str, Any]) -> Any:
