@@ -412,7 +412,14 @@ class EmbeddedBackend(LiveBackend):
         return BackendError(msg)
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        data = self._post_any(path, body)
+        server, client = self._connection()
+        try:
+            resp = client.post(server.url + path, json=body)
+        except httpx.HTTPError as e:
+            raise self._transport_error(server, e) from None
+        if resp.status_code != 200:
+            raise self._refused(resp)
+        data = resp.json()
         if not isinstance(data, dict):
             msg = f"The embedded model server answered {path} with {type(data).__name__}, not JSON."
             raise BackendError(msg)
@@ -449,16 +456,6 @@ class EmbeddedBackend(LiveBackend):
                     "the prompt or max_tokens, or create the backend with a larger ctx_per_slot, "
                     f"e.g. EmbeddedBackend(ctx_per_slot={2 * self.ctx_per_slot}).")
         return BackendError(msg)
-
-    def _post_any(self, path: str, body: dict[str, Any]) -> Any:
-        server, client = self._connection()
-        try:
-            resp = client.post(server.url + path, json=body)
-        except httpx.HTTPError as e:
-            raise self._transport_error(server, e) from None
-        if resp.status_code != 200:
-            raise self._refused(resp)
-        return resp.json()
 
     def render_prompt(self, request: Request) -> str:
         """The prompt text as the model sees it, after its chat template."""
@@ -522,21 +519,42 @@ class EmbeddedBackend(LiveBackend):
         )
 
     @contextlib.contextmanager
-    def _slots(self, n: int, body: dict[str, Any], request: Request) -> Iterator[dict[str, int]]:
-        """Hold the slots of one request of n samples; yields the fields that name its slot."""
+    def _slots(self, n: int, prompt: str, steps: int) -> Iterator[dict[str, int]]:
+        """Hold the slots of one request of n samples of up to ``steps`` tokens; yields the
+        fields that name its slot."""
         if not self.pack_slots:
             yield {}
             return
-        with self._pool.hold(n, body["prompt"], request.max_tokens) as slot:
+        with self._pool.hold(n, prompt, steps) as slot:
             yield {"id_slot": slot}
 
     def _sample(self, request: Request) -> Completion:
         body = self._body(request)
-        with self._slots(1, body, request) as named:
+        with self._slots(1, body["prompt"], request.max_tokens) as named:
             t0 = time.perf_counter()
             data = self._post("/completion", body | named)
             latency = time.perf_counter() - t0
         return self._completion(data, request, request.seed, latency)
+
+    def _events(self, resp: httpx.Response) -> Iterator[dict[str, Any]]:
+        """The events of a streamed answer (server-sent ``data:`` lines), errors raised."""
+        if resp.status_code != 200:
+            resp.read()
+            raise self._refused(resp)
+        for line in resp.iter_lines():
+            if not line.startswith("data: "):
+                continue  # blank lines between events, keep-alive pings
+            try:
+                event = json.loads(line[len("data: "):])
+            except ValueError:
+                msg = f"The embedded model server sent a damaged event: {line[:200]!r}"
+                raise BackendError(msg) from None
+            if "error" in event:
+                error = event["error"]
+                detail = error.get("message", error) if isinstance(error, dict) else error
+                msg = f"The embedded model server failed while answering: {detail}"
+                raise BackendError(msg)
+            yield event
 
     def _sample_group(self, request: Request, n: int,
                       on_result: OnResult | None = None) -> list[Completion]:
@@ -550,43 +568,26 @@ class EmbeddedBackend(LiveBackend):
         texts: dict[int, list[str]] = {}
         probs: dict[int, list[Any]] = {}
         done: dict[int, Completion] = {}
-        with self._slots(n, body, request) as named:
+        with self._slots(n, body["prompt"], request.max_tokens) as named:
             server, client = self._connection()
             t0 = time.perf_counter()
             try:
                 # the server closes a streamed answer's connection after it: do not reuse it
                 with client.stream("POST", server.url + "/completion", json=body | named,
                                    headers={"Connection": "close"}) as resp:
-                    if resp.status_code != 200:
-                        resp.read()
-                        raise self._refused(resp)
-                    for line in resp.iter_lines():
-                        if not line.startswith("data: "):
-                            continue  # blank lines between events, keep-alive pings
-                        try:
-                            event = json.loads(line[len("data: "):])
-                        except ValueError:
-                            msg = f"The embedded model server sent a damaged event: {line[:200]!r}"
-                            raise BackendError(msg) from None
-                        if "error" in event:
-                            error = event["error"]
-                            detail = (error.get("message", error) if isinstance(error, dict)
-                                      else error)
-                            msg = f"The embedded model server failed while answering: {detail}"
-                            raise BackendError(msg)
+                    for event in self._events(resp):
                         i = int(event.get("index", 0))
                         texts.setdefault(i, []).append(str(event.get("content", "")))
                         probs.setdefault(i, []).extend(event.get("completion_probabilities", []))
-                        if event.get("stop") and 0 <= i < n and i not in done:
-                            text = "".join(texts[i])
-                            final = event | {"content": text,
-                                             "completion_probabilities": _within(
-                                                 probs[i], text, event.get("stop_type"))}
-                            c = self._completion(final, request, request.seed + i,
-                                                 time.perf_counter() - t0)
-                            done[i] = c
-                            if on_result:
-                                on_result(c)
+                        if not event.get("stop") or not 0 <= i < n or i in done:
+                            continue
+                        text = "".join(texts[i])
+                        final = event | {"content": text, "completion_probabilities": _within(
+                            probs[i], text, event.get("stop_type"))}
+                        done[i] = c = self._completion(final, request, request.seed + i,
+                                                       time.perf_counter() - t0)
+                        if on_result:
+                            on_result(c)
             except httpx.HTTPError as e:
                 raise self._transport_error(server, e) from None
         if len(done) != n:
@@ -621,7 +622,8 @@ class EmbeddedBackend(LiveBackend):
             else:
                 self._sample_group(first, len(group), on_result=deliver)
 
-        # two groups in flight: the second fills slots as soon as the first one's samples end
+        # two groups in flight: the second waits in the slot pool and goes out the moment the
+        # first one's answer is back
         with ThreadPoolExecutor(max_workers=min(2, len(groups)),
                                 thread_name_prefix="itc-embedded") as ex:
             futures = [ex.submit(run, g) for g in groups]
