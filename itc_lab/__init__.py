@@ -4,16 +4,10 @@ Start with ``backend = itc_lab.connect()`` (lesson 00), then
 ``backend.generate(Request(...), n=k)``.
 """
 
-from .backends import (
-    BACKENDS,
-    MODES,
-    Backend,
-    RecordingBackend,
-    RecordingStore,
-    create_backend,
-    generate_async,
-    register_backend,
-)
+from . import _compat
+from .backends.base import Backend, generate_async
+from .backends.recordings import MODES, RecordingBackend, RecordingStore
+from .backends.registry import BACKENDS, create_backend, register_backend
 from .connect import connect, lessons_dir, recording_path
 from .errors import (
     BackendError,
@@ -22,11 +16,15 @@ from .errors import (
     RecordingDamaged,
     RecordingMissing,
 )
-from .exercises import check, hint
+from .exercises.packs import check, hint
 from .types import Alternative, Completion, CostModel, Message, Request, Token, Usage
-from .widgets import TokenView, TraceList, TraceView, UsageView, show
+from .views.token_view import TokenView, show
+from .views.trace_view import TraceList, TraceView
+from .views.usage_view import UsageView
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+
+_compat.install()
 
 __all__ = [
     "BACKENDS",

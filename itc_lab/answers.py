@@ -38,9 +38,9 @@ from fractions import Fraction
 from typing import Any
 
 __all__ = [
+    "Answer",
     "KINDS",
     "METHODS",
-    "Answer",
     "extract_answer",
     "is_correct",
     "normalize_number",
@@ -54,14 +54,12 @@ METHODS = ("answer-is", "boxed", "final-line", "last-number", "word-number", "te
 """How an answer was found, most explicit first (see the module docstring)."""
 
 
-def _bad(message: str) -> ValueError:
-    return ValueError(message)
 
 
 def _check_kind(kind: str) -> None:
     if kind not in KINDS:
         msg = f"kind must be one of {', '.join(map(repr, KINDS))}, not {kind!r}."
-        raise _bad(msg)
+        raise ValueError(msg)
 
 
 @dataclass(frozen=True)
@@ -78,7 +76,7 @@ class Answer:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             msg = f"Answer method must be one of {METHODS}, not {self.method!r}."
-            raise _bad(msg)
+            raise ValueError(msg)
 
     @property
     def parsed(self) -> bool:
@@ -94,7 +92,7 @@ class Answer:
         unknown = set(d) - names
         if unknown:
             msg = f"Answer has no field(s) {sorted(unknown)}; known fields: {sorted(names)}."
-            raise _bad(msg)
+            raise ValueError(msg)
         return cls(value=d.get("value"), raw=d.get("raw"), method=d.get("method", "none"))
 
 
@@ -626,7 +624,7 @@ def is_correct(answer: Answer | str | None, gold: str, kind: str = "number") -> 
         msg = (f"The gold answer {gold!r} is not a valid {kind}; give it in a form "
                f"normalize_{kind}() accepts, e.g. '42' or '5/2'." if kind == "number" else
                f"The gold answer {gold!r} is empty; give the expected text, e.g. 'ky'.")
-        raise _bad(msg)
+        raise ValueError(msg)
     if answer.value is None:
         return False
     return normalize(answer.value) == want

@@ -12,7 +12,9 @@ from pathlib import Path
 
 from .connect import lessons_dir, recording_path
 
-__all__ = ["main"]
+__all__ = [
+    "main",
+]
 
 
 def _find_lesson(name: str) -> Path:
@@ -164,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--outputs-only", action="store_true",
                    help="only replay the existing recording to refresh the notebook's outputs")
     p.add_argument("--timeout", type=int, default=1800, help="seconds per cell (default 1800)")
-    from .exercise_build import add_exercises_command, run_exercises_command
+    from .exercises.build import add_exercises_command, run_exercises_command
 
     add_exercises_command(sub)
     args, extra = parser.parse_known_args(argv)

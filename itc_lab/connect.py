@@ -19,7 +19,13 @@ from .backends.recordings import MODES, RecordingBackend, RecordingStore
 from .backends.registry import BACKENDS, create_backend
 from .errors import BackendUnavailable
 
-__all__ = ["Choice", "connect", "lessons_dir", "recording_path"]
+__all__ = [
+    "Choice",
+    "DEFAULT_OLLAMA_MODEL",
+    "connect",
+    "lessons_dir",
+    "recording_path",
+]
 
 DEFAULT_OLLAMA_MODEL = "smollm2:135m"
 

@@ -15,7 +15,10 @@ from .connect import lessons_dir, recording_path
 from .errors import BackendError
 from .types import Request
 
-__all__ = ["Check", "run_checks"]
+__all__ = [
+    "Check",
+    "run_checks",
+]
 
 
 @dataclass(frozen=True)

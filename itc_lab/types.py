@@ -13,12 +13,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
+from ._checks import known_fields
+
 __all__ = [
     "Alternative",
     "Completion",
     "CostModel",
     "Message",
     "Request",
+    "Role",
     "Token",
     "Usage",
 ]
@@ -27,8 +30,6 @@ Role = Literal["system", "user", "assistant"]
 _ROLES = ("system", "user", "assistant")
 
 
-def _bad(message: str) -> ValueError:
-    return ValueError(message)
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,10 @@ class Message:
     def __post_init__(self) -> None:
         if self.role not in _ROLES:
             msg = f"Message role must be one of {_ROLES}, not {self.role!r}."
-            raise _bad(msg)
+            raise ValueError(msg)
         if not isinstance(self.content, str):
             msg = f"Message content must be a string, not {type(self.content).__name__}."
-            raise _bad(msg)
+            raise ValueError(msg)
 
 
 @dataclass(frozen=True)
@@ -83,14 +84,14 @@ class Request:
     def __post_init__(self) -> None:
         if (self.prompt is None) == (self.messages is None):
             msg = "A Request needs exactly one of prompt='...' or messages=[...]."
-            raise _bad(msg)
+            raise ValueError(msg)
         if self.messages is not None:
             turns = tuple(
                 m if isinstance(m, Message) else Message(**dict(m)) for m in self.messages
             )
             if not turns:
                 msg = "messages is empty: give at least one {'role': 'user', 'content': ...}."
-                raise _bad(msg)
+                raise ValueError(msg)
             object.__setattr__(self, "messages", turns)
         if isinstance(self.stop, str):
             object.__setattr__(self, "stop", (self.stop,))
@@ -98,22 +99,22 @@ class Request:
             object.__setattr__(self, "stop", tuple(self.stop))
         if not (isinstance(self.temperature, int | float) and 0 <= self.temperature <= 5):
             msg = f"temperature must be a number from 0 to 5, not {self.temperature!r}."
-            raise _bad(msg)
+            raise ValueError(msg)
         if not (0 < self.top_p <= 1):
             msg = f"top_p must be in (0, 1], not {self.top_p!r}."
-            raise _bad(msg)
+            raise ValueError(msg)
         if not (isinstance(self.top_k, int) and self.top_k >= 0):
             msg = f"top_k must be a whole number >= 0 (0 = no limit), not {self.top_k!r}."
-            raise _bad(msg)
+            raise ValueError(msg)
         if not (isinstance(self.max_tokens, int) and self.max_tokens >= 1):
             msg = f"max_tokens must be a whole number >= 1, not {self.max_tokens!r}."
-            raise _bad(msg)
+            raise ValueError(msg)
         if not (isinstance(self.seed, int) and self.seed >= 0):
             msg = f"seed must be a whole number >= 0, not {self.seed!r}."
-            raise _bad(msg)
+            raise ValueError(msg)
         if not (isinstance(self.top_logprobs, int) and 0 <= self.top_logprobs <= 20):
             msg = f"top_logprobs must be a whole number from 0 to 20, not {self.top_logprobs!r}."
-            raise _bad(msg)
+            raise ValueError(msg)
 
     def chat(self) -> tuple[Message, ...]:
         """The request as chat turns (a prompt becomes one user turn)."""
@@ -140,7 +141,7 @@ class Request:
         if d.get("messages") is not None:
             d["messages"] = tuple(Message(**m) for m in d["messages"])
         d["stop"] = tuple(d.get("stop", ()))
-        return cls(**_known(cls, d))
+        return cls(**known_fields(cls, d))
 
     def key(self) -> str:
         """A stable hash of everything that determines the answer (hex, 64 characters).
@@ -255,7 +256,7 @@ class Completion:
         d = dict(d)
         d["tokens"] = tuple(Token.from_dict(t) for t in d.get("tokens", ()))
         d["options"] = dict(d.get("options", {}))
-        return cls(**_known(cls, d))
+        return cls(**known_fields(cls, d))
 
     def as_cached(self) -> Completion:
         return replace(self, cached=True)
@@ -278,7 +279,7 @@ class CostModel:
     def __post_init__(self) -> None:
         if self.prompt_price < 0 or self.completion_price < 0:
             msg = "Prices must be >= 0 (they are per million tokens)."
-            raise _bad(msg)
+            raise ValueError(msg)
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
         return (prompt_tokens * self.prompt_price + completion_tokens * self.completion_price) / 1e6
@@ -288,7 +289,7 @@ class CostModel:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> CostModel:
-        return cls(**_known(cls, d))
+        return cls(**known_fields(cls, d))
 
 
 @dataclass(frozen=True)
@@ -363,7 +364,7 @@ class Usage:
     def from_dict(cls, d: Mapping[str, Any]) -> Usage:
         d = dict(d)
         d["cost_model"] = CostModel.from_dict(d.get("cost_model", {}))
-        return cls(**_known(cls, d))
+        return cls(**known_fields(cls, d))
 
     def summary(self) -> str:
         """One line: calls, tokens, latency and cost."""
@@ -372,10 +373,3 @@ class Usage:
                 f"completion tokens · {self.latency_s:.2f} s summed latency · {money}")
 
 
-def _known(cls: type, d: Mapping[str, Any]) -> dict[str, Any]:
-    names = {f.name for f in fields(cls)}
-    unknown = set(d) - names
-    if unknown:
-        msg = f"{cls.__name__} has no field(s) {sorted(unknown)}; known fields: {sorted(names)}."
-        raise _bad(msg)
-    return {k: v for k, v in d.items() if k in names}

@@ -76,14 +76,14 @@ class _State:
     max_in_flight: int = 0
 
 
-class _Server(ThreadingHTTPServer):
+class EngineProcess(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 64  # the default 5 could refuse a burst of concurrent connections
     state: _State
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: EngineProcess
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
@@ -211,7 +211,7 @@ class OllamaStandIn:
     """
 
     def __init__(self, latency: float = 0.3, fail_seeds: Sequence[int] = ()) -> None:
-        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server = EngineProcess(("127.0.0.1", 0), _Handler)
         self._server.state = _State(latency=latency, fail_seeds=frozenset(fail_seeds))
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.05}, daemon=True)

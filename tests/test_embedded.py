@@ -172,12 +172,12 @@ def test_more_samples_than_slots_and_scattered_seeds(engine):
 
 
 def test_consecutive_groups():
-    from itc_lab.backends.embedded import _consecutive_groups
+    from itc_lab.backends.embedded import consecutive_groups
 
-    assert _consecutive_groups([0, 1, 2, 3], 8) == [[0, 1, 2, 3]]
-    assert _consecutive_groups([0, 1, 2, 3, 4], 2) == [[0, 1], [2, 3], [4]]
-    assert _consecutive_groups([5, 2, 3, 9, 9], 8) == [[0], [1, 2], [3], [4]]
-    assert _consecutive_groups([], 8) == []
+    assert consecutive_groups([0, 1, 2, 3], 8) == [[0, 1, 2, 3]]
+    assert consecutive_groups([0, 1, 2, 3, 4], 2) == [[0, 1], [2, 3], [4]]
+    assert consecutive_groups([5, 2, 3, 9, 9], 8) == [[0], [1, 2], [3], [4]]
+    assert consecutive_groups([], 8) == []
 
 
 def _busy_slots(backend, stop, seen):
@@ -243,9 +243,9 @@ def test_a_request_names_the_slot_that_holds_its_prompt():
 def test_slot_pool_packs_requests_and_waits_for_room():
     import threading
 
-    from itc_lab.backends.embedded import _SlotPool
+    from itc_lab.backends.embedded import SlotPool
 
-    pool = _SlotPool(4)
+    pool = SlotPool(4)
     named, taken, gen = pool.acquire(2, "alpha")
     assert (named, taken) == (0, [0, 1])
     assert pool.acquire(1, "beta")[:2] == (2, [2])
@@ -255,7 +255,7 @@ def test_slot_pool_packs_requests_and_waits_for_room():
     with pytest.raises(ValueError, match="1 to 4 slots"):
         pool.acquire(5, "x")
 
-    pool = _SlotPool(2)
+    pool = SlotPool(2)
     named, first, gen = pool.acquire(2, "a")
     got = []
     waiter = threading.Thread(target=lambda: got.append(pool.acquire(1, "b")))
@@ -267,7 +267,7 @@ def test_slot_pool_packs_requests_and_waits_for_room():
     assert got and got[0][:2] == (1, [1])  # slot 0 keeps "a" cached; slot 1 is empty
 
     # slots taken from a server that has since stopped are not released into the new one
-    pool = _SlotPool(2)
+    pool = SlotPool(2)
     named, old, old_gen = pool.acquire(2, "a")
     pool.reset()
     _, new, new_gen = pool.acquire(2, "b")
@@ -278,9 +278,9 @@ def test_slot_pool_packs_requests_and_waits_for_room():
 
 def _pool_with(prompts):
     """A pool of 8 free slots whose slots hold these prompts (slot -> prompt)."""
-    from itc_lab.backends.embedded import _SlotPool
+    from itc_lab.backends.embedded import SlotPool
 
-    pool = _SlotPool(8)
+    pool = SlotPool(8)
     held = [pool.acquire(1, "") for _ in range(8)]
     assert [h[0] for h in held] == list(range(8))  # single samples in flight pack from slot 0
     for named, taken, gen in held:

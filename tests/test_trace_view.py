@@ -17,8 +17,8 @@ from itc_lab.widgets import (
     STEP_WORDS,
     TraceList,
     TraceView,
-    _bundle_esm,
-    _frontend_dir,
+    bundle_esm,
+    frontend_dir,
     segment_steps,
     step_starts,
     token_rows,
@@ -316,14 +316,14 @@ def test_trace_list_checks_lengths() -> None:
 
 
 def test_frontend_files_and_bundle() -> None:
-    folder = _frontend_dir()
+    folder = frontend_dir()
     for name in ("trace_view.js", "trace_view.css"):
         assert (folder / name).is_file()
     source = (folder / "trace_view.js").read_text()
     assert 'from "./token_view.js"' in source
     esm = TraceView._esm
     assert isinstance(esm, str)
-    assert esm == _bundle_esm("trace_view.js") == TraceList._esm
+    assert esm == bundle_esm("trace_view.js") == TraceList._esm
     assert not re.search(r"^\s*import\b", esm, flags=re.M)
     assert len(re.findall(r"^export default\b", esm, flags=re.M)) == 1
     assert "inlined from token_view.js" in esm
@@ -347,9 +347,9 @@ def test_bundler_refuses_unknown_imports(tmp_path: Path) -> None:
     (tmp_path / "a.js").write_text("export function f() {}\nexport default { f };\n")
     (tmp_path / "b.js").write_text('import { f, g } from "./a.js";\nexport default {};\n')
     with pytest.raises(RuntimeError, match="does not export 'g'"):
-        _bundle_esm("b.js", tmp_path)
+        bundle_esm("b.js", tmp_path)
     (tmp_path / "c.js").write_text('import { f as h } from "./a.js";\nexport default { h };\n')
-    bundled = _bundle_esm("c.js", tmp_path)
+    bundled = bundle_esm("c.js", tmp_path)
     assert "const { f: h } = (() => {" in bundled
     assert "return { f };" in bundled
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from itc_lab.types import Alternative, Completion, Token
-from itc_lab.widgets import TraceList, TraceView, _frontend_dir, confidence_band
+from itc_lab.widgets import TraceList, TraceView, frontend_dir, confidence_band
 
 from .browser_support import ARTIFACTS, IMG_XSS, SCRIPT_XSS, open_page
 
@@ -78,7 +78,7 @@ def _cot(answer_tokens: tuple[str, ...] = (" 10",)) -> Completion:
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    folder = _frontend_dir()
+    folder = frontend_dir()
     files = {
         "/trace_bundle.js": ("text/javascript", lambda: str(TraceView._esm)),
         "/trace.css": ("text/css", lambda: str(TraceView._css)),

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from itc_lab.trees import TreeView, visible_ids
-from itc_lab.widgets import _frontend_dir
+from itc_lab.widgets import frontend_dir
 
 from .browser_support import ARTIFACTS, open_page
 from .test_trees import NASTY, big_tree, small_tree
@@ -60,7 +60,7 @@ PAGE = """<!doctype html>
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    folder = _frontend_dir()
+    folder = frontend_dir()
     files = {f"/{name}": ("text/javascript" if name.endswith(".js") else "text/css",
                           lambda name=name: (folder / name).read_text(encoding="utf-8"))
              for name in ("tree_view.js", "tree_view.css")}

@@ -13,7 +13,7 @@ from itc_lab.widgets import (
     NO_LOGPROBS_NOTE,
     TokenView,
     UsageView,
-    _frontend_dir,
+    frontend_dir,
     confidence_band,
     lowest_tokens,
     show,
@@ -44,7 +44,7 @@ def _completion(**kw: object) -> Completion:
 
 
 def test_frontend_files_found() -> None:
-    folder = _frontend_dir()
+    folder = frontend_dir()
     for name in ("token_view.js", "token_view.css", "usage_view.js"):
         assert (folder / name).is_file()
     assert "export default" in (folder / "token_view.js").read_text()

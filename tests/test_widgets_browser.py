@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from itc_lab.types import Alternative, Completion, CostModel, Token, Usage
-from itc_lab.widgets import TokenView, UsageView, _frontend_dir, confidence_band
+from itc_lab.widgets import TokenView, UsageView, frontend_dir, confidence_band
 
 from .browser_support import ARTIFACTS, IMG_XSS, SCRIPT_XSS, open_page
 
@@ -87,7 +87,7 @@ def _traits(widget: Any, names: tuple[str, ...]) -> dict[str, Any]:
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    folder = _frontend_dir()
+    folder = frontend_dir()
     files = {f"/{name}": ("text/javascript" if name.endswith(".js") else "text/css",
                           lambda name=name: (folder / name).read_text(encoding="utf-8"))
              for name in ("token_view.js", "usage_view.js", "token_view.css")}

@@ -1,22 +1,4 @@
-"""Routing: decide how much compute each query deserves. Introduced in lesson 07.
-
-A router draws a few *probe* samples, estimates from them how hard the problem is, and then spends
-a small or a large sample budget on it (a *tier*). Everything here works offline on *pools*: for
-each problem, the samples already drawn in order (one sweep of ``k_max`` samples per problem).
-Sample ``i`` of a pool is what a live router would have received as its ``i``-th sample, so one
-sweep evaluates any number of routers, and the fixed-budget baseline, on the same samples.
-
-- :class:`Pool` / :class:`PoolSample`: the samples of one problem (``pools_from_results`` builds
-  them from technique results, ``pools_from_records`` from sweep records);
-- difficulty estimators (``ESTIMATORS``): ``disagreement``, ``entropy``, ``low_confidence``,
-  ``answer_length``;
-- :class:`Router` and :func:`evaluate_router`; :func:`fixed_budget_curve` and
-  :func:`accuracy_at_compute` for the baseline at equal compute; :func:`tune_router` for the
-  trade-off between cost and accuracy; :func:`router_chart` to draw it.
-
-Unparsed samples (answer ``None``) use up budget, never win a vote and are never correct, as in
-``itc_lab.analysis``.
-"""
+""""""
 
 from __future__ import annotations
 
@@ -27,18 +9,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import altair as alt
-
-from .analysis import majority_vote
-from .charts import MAX_ROWS
+from .._checks import finite, quantile, whole
+from .voting import majority_vote
 
 if TYPE_CHECKING:
-    from .techniques.base import TechniqueResult
+    from ..techniques.base import TechniqueResult
 
 __all__ = [
     "COST_FIELDS",
-    "ESTIMATORS",
     "Decision",
+    "ESTIMATORS",
     "Estimator",
     "Pool",
     "PoolSample",
@@ -46,6 +26,7 @@ __all__ = [
     "RouterReport",
     "accuracy_at_compute",
     "answer_length",
+    "cost_field",
     "disagreement",
     "entropy",
     "evaluate_router",
@@ -53,35 +34,20 @@ __all__ = [
     "low_confidence",
     "pools_from_records",
     "pools_from_results",
-    "router_chart",
     "tune_router",
 ]
 
 Estimator = Callable[[Sequence["PoolSample"]], float]
+
 """``estimator(probe_samples) -> difficulty``: a number, higher means harder."""
 
 COST_FIELDS = ("mean_samples", "mean_tokens")
+
 """The compute measures a router can be compared on: samples or generated tokens per problem."""
 
 _MAX_SETTINGS = 100_000
 
 
-def _bad(message: str) -> ValueError:
-    return ValueError(message)
-
-
-def _whole(name: str, value: object, low: int) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= low:
-        return value
-    msg = f"{name} must be a whole number >= {low}, not {value!r}."
-    raise _bad(msg)
-
-
-def _finite(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        msg = f"{name} must be a finite number, not {value!r}."
-        raise _bad(msg)
-    return float(value)
 
 
 # -- pools --------------------------------------------------------------------------------------
@@ -102,21 +68,20 @@ class PoolSample:
         if self.answer is not None and not isinstance(self.answer, str):
             msg = (f"PoolSample answer must be a string or None, not {self.answer!r}: extract "
                    "the answer from the completion first.")
-            raise _bad(msg)
+            raise ValueError(msg)
         if not isinstance(self.correct, bool):
             msg = f"PoolSample correct must be True or False, not {self.correct!r}."
-            raise _bad(msg)
+            raise ValueError(msg)
         if self.answer is None and self.correct:
             msg = "A sample without a parsed answer (answer=None) cannot be correct."
-            raise _bad(msg)
-        _whole("PoolSample tokens", self.tokens, 0)
+            raise ValueError(msg)
+        whole("PoolSample tokens", self.tokens, 0)
         if self.mean_logprob is not None:
-            _finite("PoolSample mean_logprob", self.mean_logprob)
+            finite("PoolSample mean_logprob", self.mean_logprob)
 
     def to_dict(self) -> dict[str, Any]:
         return {"answer": self.answer, "correct": self.correct, "tokens": self.tokens,
                 "mean_logprob": self.mean_logprob}
-
 
 @dataclass(frozen=True)
 class Pool:
@@ -131,12 +96,12 @@ class Pool:
         items = tuple(self.samples)
         if not items:
             msg = f"Pool {self.problem_id!r} has no samples: draw at least one per problem."
-            raise _bad(msg)
+            raise ValueError(msg)
         for i, s in enumerate(items):
             if not isinstance(s, PoolSample):
                 msg = (f"Pool {self.problem_id!r}: samples[{i}] is a {type(s).__name__}, not a "
                        "PoolSample.")
-                raise _bad(msg)
+                raise ValueError(msg)
         verdict: dict[str, bool] = {}
         for s in items:
             if s.answer is None:
@@ -144,7 +109,7 @@ class Pool:
             if verdict.setdefault(s.answer, s.correct) != s.correct:
                 msg = (f"Pool {self.problem_id!r}: answer {s.answer!r} is marked both correct "
                        "and wrong; grade every sample against the same gold answer.")
-                raise _bad(msg)
+                raise ValueError(msg)
         object.__setattr__(self, "samples", items)
 
     def __len__(self) -> int:
@@ -162,7 +127,6 @@ class Pool:
         return {"problem_id": self.problem_id, "gold": self.gold,
                 "samples": [s.to_dict() for s in self.samples]}
 
-
 def pools_from_results(results: Sequence[TechniqueResult]) -> list[Pool]:
     """One pool per technique result: its samples' answers, correctness, tokens and logprobs."""
     pools = []
@@ -174,9 +138,7 @@ def pools_from_results(results: Sequence[TechniqueResult]) -> list[Pool]:
         pools.append(Pool(r.problem.id, r.problem.answer, samples))
     return pools
 
-
 _RECORD_KEYS = ("answers", "sample_correct", "sample_tokens")
-
 
 def pools_from_records(rows: Sequence[Mapping[str, Any] | Any]) -> list[Pool]:
     """One pool per sweep record (a dict, or an object with ``to_dict()``).
@@ -190,12 +152,12 @@ def pools_from_records(rows: Sequence[Mapping[str, Any] | Any]) -> list[Pool]:
         if not isinstance(d, Mapping):
             msg = (f"rows[{i}] is a {type(row).__name__}; give sweep records as dicts (or "
                    "objects with to_dict()).")
-            raise _bad(msg)
+            raise ValueError(msg)
         missing = [k for k in _RECORD_KEYS if k not in d]
         if missing:
             msg = (f"rows[{i}] has no {missing} field(s); a sweep record lists per-sample "
                    f"{', '.join(_RECORD_KEYS)} (and optionally sample_mean_logprob).")
-            raise _bad(msg)
+            raise ValueError(msg)
         answers = list(d["answers"])
         logprobs = list(d.get("sample_mean_logprob") or [None] * len(answers))
         columns = [answers, list(d["sample_correct"]), list(d["sample_tokens"]), logprobs]
@@ -203,26 +165,23 @@ def pools_from_records(rows: Sequence[Mapping[str, Any] | Any]) -> list[Pool]:
             msg = (f"rows[{i}]: answers, sample_correct, sample_tokens and sample_mean_logprob "
                    f"have different lengths {[len(c) for c in columns]}; give one value per "
                    "sample in each.")
-            raise _bad(msg)
+            raise ValueError(msg)
         samples = tuple(PoolSample(a, c, t, lp) for a, c, t, lp in zip(*columns, strict=True))
         pools.append(Pool(str(d.get("problem_id", i)), d.get("gold"), samples))
     return pools
-
 
 # -- difficulty estimators ----------------------------------------------------------------------
 def _probe(probe: Sequence[PoolSample]) -> list[PoolSample]:
     items = list(probe)
     if not items:
         msg = "A difficulty estimate needs at least one probe sample."
-        raise _bad(msg)
+        raise ValueError(msg)
     return items
-
 
 def _answer_counts(items: list[PoolSample]) -> list[int]:
     """Sizes of the answer groups; every unparsed sample is a group of its own."""
     counts = Counter(s.answer for s in items if s.answer is not None)
     return [*counts.values(), *([1] * sum(s.answer is None for s in items))]
-
 
 def disagreement(probe: Sequence[PoolSample]) -> float:
     """1 - the modal answer's share of the probe: 0 when all agree, up to ``1 - 1/n``.
@@ -233,7 +192,6 @@ def disagreement(probe: Sequence[PoolSample]) -> float:
     items = _probe(probe)
     return 1.0 - max(_answer_counts(items)) / len(items)
 
-
 def entropy(probe: Sequence[PoolSample]) -> float:
     """Entropy of the probe's answer distribution (nats): 0 when all agree, up to ``ln n``.
 
@@ -242,7 +200,6 @@ def entropy(probe: Sequence[PoolSample]) -> float:
     items = _probe(probe)
     n = len(items)
     return max(0.0, -math.fsum(c / n * math.log(c / n) for c in _answer_counts(items)))
-
 
 def low_confidence(probe: Sequence[PoolSample]) -> float:
     """Minus the mean token logprob, averaged over probe samples (nats per token, 0 to inf).
@@ -254,15 +211,13 @@ def low_confidence(probe: Sequence[PoolSample]) -> float:
         msg = ("low_confidence needs token logprobs, and some probe samples have none: sample "
                "with Request(top_logprobs=1) (or more) on a backend that reports logprobs, or "
                "use the 'disagreement' estimator.")
-        raise _bad(msg)
+        raise ValueError(msg)
     return -math.fsum(s.mean_logprob or 0.0 for s in items) / len(items)
-
 
 def answer_length(probe: Sequence[PoolSample]) -> float:
     """Mean generated tokens per probe sample (tokens, 0 to inf): long answers, hard problem."""
     items = _probe(probe)
     return math.fsum(s.tokens for s in items) / len(items)
-
 
 ESTIMATORS: dict[str, Estimator] = {
     "disagreement": disagreement,
@@ -270,21 +225,20 @@ ESTIMATORS: dict[str, Estimator] = {
     "low_confidence": low_confidence,
     "answer_length": answer_length,
 }
-"""Difficulty estimators by name; each maps the probe samples to a number, higher = harder."""
 
+"""Difficulty estimators by name; each maps the probe samples to a number, higher = harder."""
 
 def _estimator(estimator: str | Estimator) -> tuple[str, Estimator]:
     if isinstance(estimator, str):
         if estimator not in ESTIMATORS:
             msg = (f"Unknown difficulty estimator {estimator!r}; choose one of "
                    f"{', '.join(ESTIMATORS)}, or pass a function probe_samples -> float.")
-            raise _bad(msg)
+            raise ValueError(msg)
         return estimator, ESTIMATORS[estimator]
     if not callable(estimator):
         msg = f"estimator must be a name or a function probe_samples -> float, not {estimator!r}."
-        raise _bad(msg)
+        raise ValueError(msg)
     return getattr(estimator, "__name__", "custom"), estimator
-
 
 # -- routers ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -309,13 +263,11 @@ class Decision:
                 "samples": self.samples, "answer": self.answer, "correct": self.correct,
                 "tokens": self.tokens}
 
-
 def _label(estimator: str, thresholds: Sequence[float], budgets: Sequence[int]) -> str:
     spend = "/".join(map(str, budgets))
     if not thresholds:
         return f"{estimator} (one tier): {spend}"
     return f"{estimator}>{','.join(f'{t:.3g}' for t in thresholds)}: {spend}"
-
 
 class Router:
     """Probe, estimate difficulty, then spend the budget of the difficulty's tier.
@@ -330,25 +282,25 @@ class Router:
     def __init__(self, estimator: str | Estimator, probe: int, thresholds: Sequence[float],
                  budgets: Sequence[int]) -> None:
         self.estimator_name, self.estimator = _estimator(estimator)
-        self.probe = _whole("probe (samples drawn before deciding)", probe, 1)
-        self.thresholds = tuple(_finite(f"thresholds[{i}]", t) for i, t in enumerate(thresholds))
-        self.budgets = tuple(_whole(f"budgets[{i}]", b, 1) for i, b in enumerate(budgets))
+        self.probe = whole("probe (samples drawn before deciding)", probe, 1)
+        self.thresholds = tuple(finite(f"thresholds[{i}]", t) for i, t in enumerate(thresholds))
+        self.budgets = tuple(whole(f"budgets[{i}]", b, 1) for i, b in enumerate(budgets))
         if len(self.budgets) != len(self.thresholds) + 1:
             msg = (f"A router with {len(self.thresholds)} threshold(s) has "
                    f"{len(self.thresholds) + 1} tiers, so it needs {len(self.thresholds) + 1} "
                    f"budgets, not {len(self.budgets)}.")
-            raise _bad(msg)
+            raise ValueError(msg)
         if any(b < a for a, b in itertools.pairwise(self.thresholds)):
             msg = f"thresholds must be in increasing order (easy to hard), not {self.thresholds}."
-            raise _bad(msg)
+            raise ValueError(msg)
         if any(b < a for a, b in itertools.pairwise(self.budgets)):
             msg = (f"budgets must not decrease from tier to tier (harder problems get at least "
                    f"as many samples), not {self.budgets}.")
-            raise _bad(msg)
+            raise ValueError(msg)
         if self.budgets[0] < self.probe:
             msg = (f"budgets count samples in total, probe included, so each must be >= probe="
                    f"{self.probe}; the smallest is {self.budgets[0]}.")
-            raise _bad(msg)
+            raise ValueError(msg)
 
     def __repr__(self) -> str:
         return (f"Router({self.estimator_name!r}, probe={self.probe}, "
@@ -363,7 +315,7 @@ class Router:
         """The estimator's value on the pool's first ``probe`` samples."""
         self._check_pool(pool)
         value = self.estimator(pool.samples[: self.probe])
-        return _finite(f"The difficulty of problem {pool.problem_id!r}", value)
+        return finite(f"The difficulty of problem {pool.problem_id!r}", value)
 
     def tier(self, difficulty: float) -> int:
         """How many thresholds ``difficulty`` exceeds."""
@@ -377,11 +329,11 @@ class Router:
         if not isinstance(pool, Pool):
             msg = (f"route() takes a Pool, not a {type(pool).__name__}: build pools with "
                    "pools_from_results() or pools_from_records().")
-            raise _bad(msg)
+            raise ValueError(msg)
         if len(pool) < self.budgets[-1]:
             msg = (f"Problem {pool.problem_id!r} has {len(pool)} samples, but the largest budget "
                    f"is {self.budgets[-1]}: draw at least that many samples per problem.")
-            raise _bad(msg)
+            raise ValueError(msg)
 
     def _decide(self, pool: Pool, difficulty: float) -> Decision:
         tier = self.tier(difficulty)
@@ -389,7 +341,6 @@ class Router:
         winner, _ = majority_vote(pool.answers[:used])
         return Decision(pool.problem_id, difficulty, tier, used, winner, pool.is_correct(winner),
                         sum(s.tokens for s in pool.samples[:used]))
-
 
 @dataclass(frozen=True)
 class RouterReport:
@@ -434,19 +385,17 @@ class RouterReport:
                 "tier_accuracy": list(self.tier_accuracy),
                 "decisions": [d.to_dict() for d in self.decisions]}
 
-
 def _pools(pools: Sequence[Pool]) -> list[Pool]:
     items = list(pools)
     if not items:
         msg = "Give at least one pool (the samples of one problem)."
-        raise _bad(msg)
+        raise ValueError(msg)
     for i, p in enumerate(items):
         if not isinstance(p, Pool):
             msg = (f"pools[{i}] is a {type(p).__name__}, not a Pool: build pools with "
                    "pools_from_results() or pools_from_records().")
-            raise _bad(msg)
+            raise ValueError(msg)
     return items
-
 
 def _report(router: Router, decisions: list[Decision]) -> RouterReport:
     n = len(decisions)
@@ -465,11 +414,9 @@ def _report(router: Router, decisions: list[Decision]) -> RouterReport:
         tier_accuracy=tuple(r / c if c else None for r, c in zip(right, counts, strict=True)),
         decisions=tuple(decisions))
 
-
 def evaluate_router(router: Router, pools: Sequence[Pool]) -> RouterReport:
     """Route every pool and summarise: accuracy, mean samples and tokens, per-tier results."""
     return _report(router, [router.route(p) for p in _pools(pools)])
-
 
 # -- the fixed-budget baseline ------------------------------------------------------------------
 def fixed_budget_curve(pools: Sequence[Pool], budgets: Sequence[int]) -> list[dict[str, Any]]:
@@ -482,15 +429,15 @@ def fixed_budget_curve(pools: Sequence[Pool], budgets: Sequence[int]) -> list[di
          "mean_tokens": 212.5, "n_problems": 400}
     """
     items = _pools(pools)
-    bs = sorted({_whole(f"budgets[{i}]", b, 1) for i, b in enumerate(budgets)})
+    bs = sorted({whole(f"budgets[{i}]", b, 1) for i, b in enumerate(budgets)})
     if not bs:
         msg = "budgets is empty: give the fixed sample budgets to evaluate, e.g. [1, 2, 4, 8, 16]."
-        raise _bad(msg)
+        raise ValueError(msg)
     shortest = min(items, key=len)
     if len(shortest) < bs[-1]:
         msg = (f"Problem {shortest.problem_id!r} has {len(shortest)} samples, fewer than the "
                f"budget {bs[-1]}: draw at least max(budgets) samples per problem.")
-        raise _bad(msg)
+        raise ValueError(msg)
     rows = []
     for b in bs:
         right = sum(p.is_correct(majority_vote(p.answers[:b])[0]) for p in items)
@@ -500,13 +447,11 @@ def fixed_budget_curve(pools: Sequence[Pool], budgets: Sequence[int]) -> list[di
                      "n_problems": len(items)})
     return rows
 
-
-def _cost_field(x: str) -> str:
+def cost_field(x: str) -> str:
     if x not in COST_FIELDS:
         msg = f"x must be one of {COST_FIELDS} (samples or tokens per problem), not {x!r}."
-        raise _bad(msg)
+        raise ValueError(msg)
     return x
-
 
 def accuracy_at_compute(curve: Sequence[Mapping[str, Any]], compute: float,
                         x: str = "mean_samples") -> float:
@@ -518,39 +463,31 @@ def accuracy_at_compute(curve: Sequence[Mapping[str, Any]], compute: float,
     ``compute`` on average, and its expected accuracy is the straight line between the two points.
     ``compute`` must lie within the curve's range.
     """
-    x = _cost_field(x)
-    c = _finite("compute", compute)
-    points = sorted((_finite(f"curve[{i}][{x!r}]", r[x]), _finite(f"curve[{i}]['accuracy']",
+    x = cost_field(x)
+    c = finite("compute", compute)
+    points = sorted((finite(f"curve[{i}][{x!r}]", r[x]), finite(f"curve[{i}]['accuracy']",
                                                                      r["accuracy"]))
                     for i, r in enumerate(curve))
     if not points:
         msg = "The curve is empty: build it with fixed_budget_curve(pools, budgets)."
-        raise _bad(msg)
+        raise ValueError(msg)
     lo_x, hi_x = points[0][0], points[-1][0]
     if not lo_x <= c <= hi_x:
         msg = (f"compute={c:g} is outside the curve's range {lo_x:g} … {hi_x:g} ({x}); add "
                "budgets to fixed_budget_curve so that it covers this compute level.")
-        raise _bad(msg)
+        raise ValueError(msg)
     for (x0, y0), (x1, y1) in itertools.pairwise(points):
         if x0 <= c <= x1:
             return y0 if x1 == x0 else y0 + (y1 - y0) * (c - x0) / (x1 - x0)
     return points[0][1]  # a single-point curve, at exactly its compute
 
-
 # -- tuning -------------------------------------------------------------------------------------
-def _quantile(ordered: Sequence[float], q: float) -> float:
-    pos = q * (len(ordered) - 1)
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
-
 
 def _default_grid(difficulties: Sequence[float], steps: int) -> list[float]:
     ordered = sorted(difficulties)
-    cuts = {_quantile(ordered, i / steps) for i in range(steps + 1)}
+    cuts = {quantile(ordered, i / steps) for i in range(steps + 1)}
     cuts.add(ordered[0] - 1.0)  # below every difficulty: everything to the top tier
     return sorted(cuts)
-
 
 def _pareto(reports: list[RouterReport], x: str) -> list[RouterReport]:
     """Reports no other report beats on both cost (lower) and accuracy (higher), by cost."""
@@ -560,7 +497,6 @@ def _pareto(reports: list[RouterReport], x: str) -> list[RouterReport]:
         if not front or r.accuracy > front[-1].accuracy:
             front.append(r)
     return front
-
 
 def tune_router(pools: Sequence[Pool], estimator: str | Estimator, probe: int,
                 budgets: Sequence[int], *, grid: int | Sequence[float] = 10,
@@ -574,23 +510,23 @@ def tune_router(pools: Sequence[Pool], estimator: str | Estimator, probe: int,
     expensive (in ``x``, ``"mean_samples"`` or ``"mean_tokens"``) and more accurate. Among
     settings with the same cost and accuracy, the first one found is kept.
     """
-    x = _cost_field(x)
+    x = cost_field(x)
     items = _pools(pools)
     base = Router(estimator, probe, [0.0] * (len(budgets) - 1), budgets)
     difficulties = [base.difficulty(p) for p in items]
     if isinstance(grid, bool | int):
-        cuts = _default_grid(difficulties, _whole("grid (quantile steps)", grid, 1))
+        cuts = _default_grid(difficulties, whole("grid (quantile steps)", grid, 1))
     else:
-        cuts = sorted({_finite(f"grid[{i}]", g) for i, g in enumerate(grid)})
+        cuts = sorted({finite(f"grid[{i}]", g) for i, g in enumerate(grid)})
         if not cuts:
             msg = "grid is empty: give candidate thresholds, or a number of quantile steps."
-            raise _bad(msg)
+            raise ValueError(msg)
     slots = len(budgets) - 1
     settings = math.comb(len(cuts) + slots - 1, slots)
     if settings > _MAX_SETTINGS:
         msg = (f"{settings} threshold settings are too many to try; use a coarser grid "
                f"(fewer than {len(cuts)} candidates) or fewer tiers.")
-        raise _bad(msg)
+        raise ValueError(msg)
     reports: list[RouterReport] = []
     seen: set[tuple[float, float]] = set()
     for thresholds in itertools.combinations_with_replacement(cuts, slots):
@@ -602,60 +538,3 @@ def tune_router(pools: Sequence[Pool], estimator: str | Estimator, probe: int,
             seen.add(point)
             reports.append(report)
     return _pareto(reports, x)
-
-
-# -- picture ------------------------------------------------------------------------------------
-def router_chart(reports: Sequence[RouterReport], fixed_curve: Sequence[Mapping[str, Any]],
-                 x: str = "mean_samples", title: str = "") -> alt.LayerChart:
-    """Accuracy against compute: the fixed-budget curve as a line, each router as a point.
-
-    A router point above the line beats fixed allocation at the same mean compute. ``x`` is
-    ``"mean_samples"`` or ``"mean_tokens"`` (per problem). Used in lesson 07.
-    """
-    x = _cost_field(x)
-    router_rows = [r.to_row() for r in reports]
-    fixed_rows = [{k: r[k] for k in ("policy", "budget", "accuracy", "mean_samples",
-                                     "mean_tokens") if k in r} for r in fixed_curve]
-    if not fixed_rows:
-        msg = "fixed_curve is empty: build it with fixed_budget_curve(pools, budgets)."
-        raise _bad(msg)
-    for i, r in enumerate(fixed_rows):
-        for key in (x, "accuracy"):
-            if key not in r:
-                msg = f"fixed_curve[{i}] has no {key!r}; build it with fixed_budget_curve()."
-                raise _bad(msg)
-        r["label"] = f"fixed {r.get('budget', '')}".strip()
-    for r in router_rows:
-        r["thresholds"] = ", ".join(f"{t:.3g}" for t in r["thresholds"])
-        r["budgets"] = "/".join(map(str, r["budgets"]))
-        r["tier_counts"] = "/".join(map(str, r["tier_counts"]))
-    if len(router_rows) + len(fixed_rows) > MAX_ROWS:
-        msg = (f"{len(router_rows) + len(fixed_rows)} points are more than the {MAX_ROWS} a "
-               "chart holds: draw the Pareto-efficient routers only (tune_router returns them).")
-        raise _bad(msg)
-    title_x = "mean samples per problem" if x == "mean_samples" else "mean tokens per problem"
-    domain = ["fixed budget", "router"]
-    color = alt.Color("policy_name:N", title=None,
-                      scale=alt.Scale(domain=domain, range=["#999999", "#0072B2"]))
-    x_enc = alt.X(f"{x}:Q", title=title_x, scale=alt.Scale(zero=False))
-    y_enc = alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"),
-                  title="accuracy")
-    fixed = alt.Chart(alt.InlineData(values=fixed_rows)).transform_calculate(
-        policy_name="'fixed budget'").encode(x=x_enc, y=y_enc, color=color)
-    fixed_line = fixed.mark_line(strokeDash=[4, 3])
-    fixed_points = fixed.mark_point(filled=True, size=40).encode(tooltip=[
-        alt.Tooltip("budget:Q", title="samples per problem"),
-        alt.Tooltip("accuracy:Q", format=".1%"),
-        alt.Tooltip("mean_tokens:Q", format=",.0f", title="mean tokens")])
-    layers = [fixed_line, fixed_points]
-    if router_rows:
-        routers = alt.Chart(alt.InlineData(values=router_rows)).transform_calculate(
-            policy_name="'router'").encode(x=x_enc, y=y_enc, color=color)
-        layers.append(routers.mark_point(filled=True, size=90, shape="diamond").encode(tooltip=[
-            alt.Tooltip("router:N"), alt.Tooltip("accuracy:Q", format=".1%"),
-            alt.Tooltip("mean_samples:Q", format=".2f", title="mean samples"),
-            alt.Tooltip("mean_tokens:Q", format=",.0f", title="mean tokens"),
-            alt.Tooltip("thresholds:N"), alt.Tooltip("budgets:N", title="budgets per tier"),
-            alt.Tooltip("tier_counts:N", title="problems per tier")]))
-    return alt.LayerChart(layer=layers).properties(
-        title=title or "Routing against fixed budgets at equal compute", width=420, height=280)

@@ -34,36 +34,34 @@ FLIP_KEYS = ("right→wrong", "wrong→right", "right→right", "wrong→wrong")
 """The four transitions counted by ``flip_table``, in this order."""
 
 
-def _bad(message: str) -> ValueError:
-    return ValueError(message)
 
 
 def _scores(scores: Sequence[float], name: str = "scores") -> list[float]:
     if isinstance(scores, str):
         msg = f"{name} must be a list of numbers, not a string."
-        raise _bad(msg)
+        raise ValueError(msg)
     items = list(scores)
     for i, s in enumerate(items):
         if isinstance(s, bool) or not isinstance(s, int | float) or not math.isfinite(s):
             msg = f"{name}[{i}] must be a finite number, not {s!r}."
-            raise _bad(msg)
+            raise ValueError(msg)
         if not 0 <= s <= 1:
             msg = (f"{name}[{i}] = {s!r} is outside [0, 1]: judge scores must be probabilities; "
                    "rescale them first (e.g. divide a 1-10 grade by 10).")
-            raise _bad(msg)
+            raise ValueError(msg)
     return [float(s) for s in items]
 
 
 def _bools(values: Sequence[Any], name: str, allow_none: bool = False) -> list[bool | None]:
     if isinstance(values, str):
         msg = f"{name} must be a list of True/False values, not a string."
-        raise _bad(msg)
+        raise ValueError(msg)
     items = list(values)
     for i, v in enumerate(items):
         if not isinstance(v, bool) and not (allow_none and v is None):
             extra = " or None (unparseable)" if allow_none else ""
             msg = f"{name}[{i}] must be True or False{extra}, not {v!r}."
-            raise _bad(msg)
+            raise ValueError(msg)
     return items
 
 
@@ -126,17 +124,17 @@ def judge_report(scores: Sequence[float], labels: Sequence[bool], threshold: flo
     y = [bool(v) for v in _bools(labels, "labels")]
     if len(s) != len(y):
         msg = f"scores has {len(s)} items but labels has {len(y)}: give one label per score."
-        raise _bad(msg)
+        raise ValueError(msg)
     if not s:
         msg = "No scores: give at least one score and label."
-        raise _bad(msg)
+        raise ValueError(msg)
     if (isinstance(threshold, bool) or not isinstance(threshold, int | float)
             or not 0 <= threshold <= 1):
         msg = f"threshold must be a number in [0, 1], not {threshold!r}."
-        raise _bad(msg)
+        raise ValueError(msg)
     if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
         msg = f"bins must be a whole number >= 1, not {bins!r}."
-        raise _bad(msg)
+        raise ValueError(msg)
     pred = [v >= threshold for v in s]
     tp = sum(p and t for p, t in zip(pred, y, strict=True))
     fp = sum(p and not t for p, t in zip(pred, y, strict=True))
@@ -181,7 +179,7 @@ def flip_table(before: Sequence[bool | None], after: Sequence[bool | None]) -> d
     if len(b) != len(a):
         msg = (f"before has {len(b)} items but after has {len(a)}: give one result per problem "
                "in both rounds.")
-        raise _bad(msg)
+        raise ValueError(msg)
     counts = dict.fromkeys(FLIP_KEYS, 0)
     for x, z in zip(b, a, strict=True):
         key = f"{'right' if x else 'wrong'}→{'right' if z else 'wrong'}"
@@ -198,14 +196,14 @@ def flip_rows(rounds: Sequence[Sequence[bool | None]]) -> list[dict[str, Any]]:
     """
     if isinstance(rounds, str) or len(rounds) < 2:
         msg = "rounds must be a list of at least two rounds (each a list of True/False/None)."
-        raise _bad(msg)
+        raise ValueError(msg)
     rows: list[dict[str, Any]] = []
     for r in range(1, len(rounds)):
         try:
             table = flip_table(rounds[r - 1], rounds[r])
         except ValueError as err:
             msg = f"rounds {r - 1} and {r}: {err}"
-            raise _bad(msg) from err
+            raise ValueError(msg) from err
         rows.extend({"round": r, "step": f"{r - 1}→{r}", "transition": key,
                      "count": table[key]} for key in FLIP_KEYS)
     return rows
@@ -248,33 +246,33 @@ def best_of_n_curve(pools: Sequence[Sequence[float]], correct: Sequence[Sequence
     """
     if isinstance(pools, str) or len(pools) == 0:
         msg = "pools must be a non-empty list of score lists (one per problem)."
-        raise _bad(msg)
+        raise ValueError(msg)
     if len(pools) != len(correct):
         msg = (f"pools has {len(pools)} problems but correct has {len(correct)}: give one "
                "correctness list per pool.")
-        raise _bad(msg)
+        raise ValueError(msg)
     checked: list[tuple[list[float], list[bool]]] = []
     for p, (pool, right) in enumerate(zip(pools, correct, strict=True)):
         s = list(pool)
         for i, v in enumerate(s):
             if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
                 msg = f"pools[{p}][{i}] must be a finite number, not {v!r}."
-                raise _bad(msg)
+                raise ValueError(msg)
         c = [bool(v) for v in _bools(right, f"correct[{p}]")]
         if len(s) != len(c) or not s:
             msg = (f"pools[{p}] has {len(s)} scores and correct[{p}] has {len(c)} values: they "
                    "must match and be non-empty.")
-            raise _bad(msg)
+            raise ValueError(msg)
         checked.append((s, c))
     smallest = min(len(s) for s, _ in checked)
     if isinstance(ns, str) or len(ns) == 0:
         msg = "ns must be a non-empty list of subset sizes, e.g. [1, 2, 4, 8]."
-        raise _bad(msg)
+        raise ValueError(msg)
     for n in ns:
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= smallest:
             msg = (f"every n must be a whole number from 1 to {smallest} (the smallest pool), "
                    f"not {n!r}.")
-            raise _bad(msg)
+            raise ValueError(msg)
     rows: list[dict[str, Any]] = []
     for n in ns:
         acc = sum((_best_of_n_exact(s, c, n) for s, c in checked), Fraction(0))

@@ -24,7 +24,10 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
 
+from .._checks import quantile, whole
+
 __all__ = [
+    "METRICS",
     "accuracy_curve",
     "adaptive_consistency",
     "bootstrap_ci",
@@ -41,32 +44,21 @@ METRICS = ("maj", "pass")
 """The metrics ``accuracy_curve`` knows: majority vote of k samples, or any of k samples correct."""
 
 
-def _bad(message: str) -> ValueError:
-    return ValueError(message)
 
-
-def _whole(name: str, value: object, low: int, high: int | None = None, hint: str = "") -> int:
-    """``value`` as an int in ``[low, high]``, or a ValueError that says what is allowed."""
-    if (isinstance(value, int) and not isinstance(value, bool) and value >= low
-            and (high is None or value <= high)):
-        return value
-    bounds = f"from {low} to {high}" if high is not None else f">= {low}"
-    msg = f"{name} must be a whole number {bounds}, not {value!r}.{hint}"
-    raise _bad(msg)
 
 
 def _check_answers(answers: Sequence[str | None], name: str = "answers") -> list[str | None]:
     if isinstance(answers, str):
         msg = (f"{name} must be a list of answers, not one string {answers[:40]!r}: "
                "wrap it in a list.")
-        raise _bad(msg)
+        raise ValueError(msg)
     items = list(answers)
     for i, a in enumerate(items):
         if a is not None and not isinstance(a, str):
             msg = (f"{name}[{i}] is a {type(a).__name__}; answers must be strings, or None for "
                    "a sample without a parseable answer. Extract the answer from each completion "
                    "first.")
-            raise _bad(msg)
+            raise ValueError(msg)
     return items
 
 
@@ -74,7 +66,7 @@ def mean(values: Sequence[float]) -> float:
     """The arithmetic mean, summed with ``math.fsum``. Introduced in lesson 02."""
     if len(values) == 0:
         msg = "mean of no values: give at least one value."
-        raise _bad(msg)
+        raise ValueError(msg)
     return math.fsum(values) / len(values)
 
 
@@ -87,9 +79,9 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     nor loses precision. Needs ``n >= 1``, ``0 <= c <= n`` and ``1 <= k <= n``.
     Introduced in lesson 02.
     """
-    n = _whole("n (number of samples)", n, 1)
-    c = _whole("c (number of correct samples)", c, 0, n, " It cannot exceed n.")
-    k = _whole("k", k, 1, n, " Draw at least k samples per problem to estimate pass@k.")
+    n = whole("n (number of samples)", n, 1)
+    c = whole("c (number of correct samples)", c, 0, n, " It cannot exceed n.")
+    k = whole("k", k, 1, n, " Draw at least k samples per problem to estimate pass@k.")
     if c == 0:
         return 0.0
     if n - c < k:
@@ -126,12 +118,12 @@ def majority_vote(answers: Sequence[str | None],
         if len(ws) != len(items):
             msg = (f"weights has {len(ws)} values but answers has {len(items)}: give one weight "
                    "per answer.")
-            raise _bad(msg)
+            raise ValueError(msg)
         for i, w in enumerate(ws):
             if isinstance(w, bool) or not isinstance(w, int | float) or not (
                     math.isfinite(w) and w >= 0):
                 msg = f"weights[{i}] must be a finite number >= 0, not {w!r}."
-                raise _bad(msg)
+                raise ValueError(msg)
     totals: dict[str, float] = {}
     for a, w in zip(items, ws, strict=True):
         if a is not None:
@@ -152,7 +144,7 @@ def composition_count(answers: Sequence[str | None], k: int) -> int:
     are at most ``exact_limit`` of them. Introduced in lesson 02.
     """
     items = _check_answers(answers)
-    k = _whole("k", k, 0, len(items))
+    k = whole("k", k, 0, len(items))
     caps = list(Counter(items).values())
     ways = [1] + [0] * k  # ways[r]: vectors over the answers seen so far that sum to r
     for cap in caps:
@@ -238,28 +230,21 @@ def maj_at_k(answers: Sequence[str | None], gold: str, k: int, *, exact_limit: i
     items = _check_answers(answers)
     if not items:
         msg = "maj_at_k needs at least one answer."
-        raise _bad(msg)
+        raise ValueError(msg)
     if not isinstance(gold, str):
         msg = f"gold must be the correct answer as a string, not {gold!r}."
-        raise _bad(msg)
-    k = _whole("k", k, 1, len(items),
+        raise ValueError(msg)
+    k = whole("k", k, 1, len(items),
                f" There are {len(items)} answers; k cannot be more than that.")
-    exact_limit = _whole("exact_limit", exact_limit, 0)
-    samples = _whole("samples", samples, 1)
-    seed = _whole("seed", seed, 0)
+    exact_limit = whole("exact_limit", exact_limit, 0)
+    samples = whole("samples", samples, 1)
+    seed = whole("seed", seed, 0)
     if gold not in items:
         return 0.0
     if composition_count(items, k) <= exact_limit:
         return _maj_exact(items, gold, k)
     return _maj_monte_carlo(items, gold, k, samples, seed)
 
-
-def _quantile(ordered: Sequence[float], q: float) -> float:
-    """Linear-interpolation quantile of sorted values (numpy's default method)."""
-    pos = q * (len(ordered) - 1)
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
 def bootstrap_ci(values: Sequence[float], *, n_boot: int = 2000, alpha: float = 0.05,
@@ -275,19 +260,19 @@ def bootstrap_ci(values: Sequence[float], *, n_boot: int = 2000, alpha: float = 
     items = [float(v) for v in values]
     if not items:
         msg = "bootstrap_ci needs at least one value (e.g. one score per problem)."
-        raise _bad(msg)
+        raise ValueError(msg)
     if not all(math.isfinite(v) for v in items):
         msg = "bootstrap_ci values must be finite numbers; drop or fix the NaN/inf ones."
-        raise _bad(msg)
-    n_boot = _whole("n_boot", n_boot, 1)
+        raise ValueError(msg)
+    n_boot = whole("n_boot", n_boot, 1)
     if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
         msg = f"alpha must be a number between 0 and 1 (0.05 gives a 95% interval), not {alpha!r}."
-        raise _bad(msg)
-    seed = _whole("seed", seed, 0)
+        raise ValueError(msg)
+    seed = whole("seed", seed, 0)
     rng = random.Random(seed)
     n = len(items)
     stats = sorted(stat(rng.choices(items, k=n)) for _ in range(n_boot))
-    return _quantile(stats, alpha / 2), _quantile(stats, 1 - alpha / 2)
+    return quantile(stats, alpha / 2), quantile(stats, 1 - alpha / 2)
 
 
 def accuracy_curve(pools: Sequence[Sequence[str | None]], golds: Sequence[str],
@@ -307,25 +292,25 @@ def accuracy_curve(pools: Sequence[Sequence[str | None]], golds: Sequence[str],
     if metric not in METRICS:
         msg = (f"metric must be one of {METRICS} (majority vote, or any sample correct), "
                f"not {metric!r}.")
-        raise _bad(msg)
+        raise ValueError(msg)
     pool_list = [_check_answers(p, f"pools[{i}]") for i, p in enumerate(pools)]
     gold_list = list(golds)
     if not pool_list:
         msg = "accuracy_curve needs at least one problem (one pool of answers and its gold)."
-        raise _bad(msg)
+        raise ValueError(msg)
     if len(gold_list) != len(pool_list):
         msg = (f"pools has {len(pool_list)} problems but golds has {len(gold_list)}: give one gold "
                "answer per pool.")
-        raise _bad(msg)
-    k_list = [_whole(f"ks[{j}]", k, 1) for j, k in enumerate(ks)]
+        raise ValueError(msg)
+    k_list = [whole(f"ks[{j}]", k, 1) for j, k in enumerate(ks)]
     if not k_list:
         msg = "ks is empty: give the sample counts to evaluate, e.g. ks=[1, 2, 4, 8]."
-        raise _bad(msg)
+        raise ValueError(msg)
     smallest = min(range(len(pool_list)), key=lambda i: len(pool_list[i]))
     if max(k_list) > len(pool_list[smallest]):
         msg = (f"k={max(k_list)} is more than the {len(pool_list[smallest])} answers of problem "
                f"{smallest}: every pool needs at least max(ks) answers.")
-        raise _bad(msg)
+        raise ValueError(msg)
     rows: list[dict[str, Any]] = []
     for k in k_list:
         if metric == "maj":
@@ -342,10 +327,10 @@ def accuracy_curve(pools: Sequence[Sequence[str | None]], golds: Sequence[str],
 def _budget(items: list[str | None], max_samples: int | None) -> int:
     if not items:
         msg = "Give at least one answer, in the order the samples were drawn."
-        raise _bad(msg)
+        raise ValueError(msg)
     if max_samples is None:
         return len(items)
-    return _whole("max_samples", max_samples, 1, len(items),
+    return whole("max_samples", max_samples, 1, len(items),
                   f" Only {len(items)} answers were given; pass at least max_samples answers.")
 
 
@@ -361,7 +346,7 @@ def early_stopping(answers: Sequence[str | None], *, window: int = 5,
     """
     items = _check_answers(answers)
     budget = _budget(items, max_samples)
-    window = _whole("window", window, 1)
+    window = whole("window", window, 1)
     stopped_at = budget
     for end in range(window, budget + 1, window):
         chunk = items[end - window:end]
@@ -386,8 +371,8 @@ def leader_probability(v1: int, v2: int) -> float:
     ``P(p > 1/2)``, exactly, from the identity ``P(p > 1/2) = P(Binomial(v1 + v2 + 1, 1/2) <= v1)``.
     Introduced in lesson 02.
     """
-    v1 = _whole("v1 (leader's votes)", v1, 0)
-    v2 = _whole("v2 (runner-up's votes)", v2, 0)
+    v1 = whole("v1 (leader's votes)", v1, 0)
+    v2 = whole("v2 (runner-up's votes)", v2, 0)
     return float(_leader_probability_exact(v1, v2))
 
 
@@ -410,8 +395,8 @@ def adaptive_consistency(answers: Sequence[str | None], *, threshold: float = 0.
     if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not (
             0 < threshold < 1):
         msg = f"threshold must be a probability between 0 and 1 (e.g. 0.95), not {threshold!r}."
-        raise _bad(msg)
-    _whole("seed", seed, 0)
+        raise ValueError(msg)
+    whole("seed", seed, 0)
     target = Fraction(threshold)
     counts: Counter[str] = Counter()
     stopped_at = budget

@@ -16,7 +16,15 @@ from typing import Protocol, runtime_checkable
 
 from ..types import Completion, Request
 
-__all__ = ["Backend", "LiveBackend", "OnResult", "check_concurrency", "generate_async", "seeds_of"]
+__all__ = [
+    "Backend",
+    "LiveBackend",
+    "OnResult",
+    "check_concurrency",
+    "check_n",
+    "generate_async",
+    "seeds_of",
+]
 
 OnResult = Callable[[Completion], None]
 """Called once per completion as soon as it is complete (from a worker thread in ``generate``,

@@ -32,7 +32,15 @@ from ..errors import BackendError, BackendUnavailable, ModelNotFound
 from ..types import Alternative, Completion, Request, Token
 from .base import LiveBackend, check_concurrency
 
-__all__ = ["DEFAULT_HOST", "DEFAULT_MODEL", "LOGPROBS_MIN_VERSION", "OllamaBackend"]
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "DEFAULT_HOST",
+    "DEFAULT_MODEL",
+    "DEFAULT_PORT",
+    "LOGPROBS_MIN_VERSION",
+    "OllamaBackend",
+    "normalise_host",
+]
 
 DEFAULT_MODEL = "smollm2:135m"
 DEFAULT_HOST = "http://127.0.0.1:11434"

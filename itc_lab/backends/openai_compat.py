@@ -29,7 +29,12 @@ from ..errors import BackendError, BackendUnavailable, ModelNotFound
 from ..types import Alternative, Completion, Request, Token
 from .base import LiveBackend, OnResult, check_concurrency
 
-__all__ = ["DEFAULT_BASE_URL", "MODES", "OpenAICompatBackend", "normalise_base_url"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "MODES",
+    "OpenAICompatBackend",
+    "normalise_base_url",
+]
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
 """Where ``vllm serve`` listens by default."""

@@ -38,7 +38,12 @@ from ..errors import RecordingDamaged, RecordingMissing
 from ..types import Completion, Request
 from .base import Backend, OnResult, seeds_of
 
-__all__ = ["MODES", "RecordingBackend", "RecordingStore"]
+__all__ = [
+    "MODES",
+    "Mode",
+    "RecordingBackend",
+    "RecordingStore",
+]
 
 Mode = Literal["live", "record", "replay", "auto"]
 MODES: tuple[str, ...] = ("live", "record", "replay", "auto")

@@ -12,7 +12,12 @@ from typing import Any
 
 from .base import Backend
 
-__all__ = ["BACKENDS", "create_backend", "register_backend"]
+__all__ = [
+    "BACKENDS",
+    "Factory",
+    "create_backend",
+    "register_backend",
+]
 
 Factory = Callable[..., Backend]
 

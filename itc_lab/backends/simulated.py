@@ -1,26 +1,4 @@
-"""A simulated model with known success probabilities, and the exact theory curves it implies.
-
-A :class:`SimulatedModel` answers each problem correctly with a probability you choose (or draw),
-gives a wrong answer from a known distribution otherwise, and sometimes no final answer at all.
-Because those probabilities are known, the accuracy of pass@k and majority voting can be computed
-exactly (:func:`theory_pass_at_k`, :func:`theory_maj_at_k`, :func:`theory_maj_limit`) and set
-beside what a real run measured. It can also stand in for a second, larger model when only one is
-available. It is always labelled: its backend name is ``"simulated"``, its model names start with
-``"simulated:"`` and ``describe()`` says so. Introduced in lesson 06.
-
-It is a backend like any other (``generate(request, n)``, ``generate_seeds``, ``describe``), so
-every technique runs on it. It finds the problem a request is about by looking for a problem's
-question text in the request's last user message. Each sample is deterministic in
-(model name, problem id, seed): the same seed gives the same text, run after run.
-
-Model of one sample of a problem with success probability ``p``, unparsed probability ``u`` and
-wrong-answer distribution ``q`` (the probability of each wrong answer *given* a wrong, parsed
-sample): the sample is correct with probability ``p``, has no final answer with probability
-``u``, and is wrong answer ``j`` with probability ``(1 - p - u) * q[j]``. The theory holds for any
-temperature above 0, as long as neither ``max_tokens`` nor a stop string cuts a sample short
-(a cut sample loses its final answer, as with a real model). At temperature 0 the model is
-greedy: every seed gives the single most likely outcome.
-"""
+""""""
 
 from __future__ import annotations
 
@@ -32,42 +10,48 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from .answers import KINDS, extract_answer, normalize_number, normalize_text
-from .backends.base import OnResult, seeds_of
-from .types import Alternative, Completion, Request, Token, _known
+from .._checks import finite, known_fields, probability, whole
+from ..analysis.theory import (
+    CURVE_KINDS,
+    MAX_STEPS,
+    theory_maj_at_k,
+    theory_maj_limit,
+    theory_pass_at_k,
+)
+from ..answers import KINDS, extract_answer, normalize_number, normalize_text
+from ..types import Alternative, Completion, Request, Token
+from .base import OnResult, seeds_of
 
 if TYPE_CHECKING:
-    from .datasets import Problem
+    from ..datasets.base import Problem
 
 __all__ = [
     "BACKEND_NAME",
-    "MAX_STEPS",
     "SimulatedModel",
     "SimulatedProblem",
-    "theory_maj_at_k",
-    "theory_maj_limit",
-    "theory_pass_at_k",
 ]
 
 BACKEND_NAME = "simulated"
+
 """The backend name every simulated completion carries."""
 
-MAX_STEPS = 5_000_000
 """Most inner steps :func:`theory_maj_at_k` takes before it refuses (about two seconds)."""
 
 _PREFIX = "simulated:"
-_KINDS_OF_CURVE = ("maj", "pass")
-_TIE_TOL = 1e-9
+
 """Relative tolerance under which two probabilities count as tied in :func:`theory_maj_limit`."""
 
 _BASE_NLL = 0.3
+
 """Mean negative logprob of a token of a correct sample (nats per token)."""
+
 _OPENERS = (
     "Let me think step by step.",
     "Let's work through this carefully.",
     "I will solve this in small steps.",
     "First, I read the question again.",
 )
+
 _MIDDLES = (
     "I note what the question gives.",
     "I go through it in order.",
@@ -75,192 +59,24 @@ _MIDDLES = (
     "I double-check my work.",
     "I keep track of each change.",
 )
+
 _GIVE_UP = "Hmm, I am not sure how to finish this"
+
 _OPPOSITES = {"yes": "no", "no": "yes", "true": "false", "false": "true", "heads": "tails",
               "tails": "heads", "pass": "fail", "fail": "pass"}
 
 
-def _bad(message: str) -> ValueError:
-    return ValueError(message)
-
-
-def _real(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | Fraction) or not (
-            math.isfinite(value)):
-        msg = f"{name} must be a finite number, not {value!r}."
-        raise _bad(msg)
-    return float(value)
-
-
-def _probability(name: str, value: object) -> float:
-    number = _real(name, value)
-    if not 0.0 <= number <= 1.0:
-        msg = f"{name} must be a probability from 0 to 1, not {value!r}."
-        raise _bad(msg)
-    return number
-
-
-def _whole(name: str, value: object, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        msg = f"{name} must be a whole number >= {low}, not {value!r}."
-        raise _bad(msg)
-    return value
 
 
 def _canonical(answer: str, kind: str) -> str | None:
     return normalize_number(answer) if kind == "number" else normalize_text(answer)
 
-
 def _reads_back(answer: str, kind: str) -> bool:
     """Whether "The answer is X." gives back exactly X, so graded samples mean what we drew."""
     return extract_answer(f"So far so good. The answer is {answer}.", kind).value == answer
 
-
 def _key(text: str) -> str:
     return " ".join(text.split()).casefold()
-
-
-# ---------------------------------------------------------------------------------------------
-# Exact theory
-# ---------------------------------------------------------------------------------------------
-
-
-def _wrong_list(wrong_probs: Sequence[float] | Mapping[str, float], p: float,
-                p_unparsed: float) -> list[float]:
-    """The absolute probability of each wrong answer, ``(1 - p - u) * q_j``, zeros dropped."""
-    if isinstance(wrong_probs, Mapping):
-        values = list(wrong_probs.values())
-    elif isinstance(wrong_probs, str):
-        msg = "wrong_probs must be numbers (one per wrong answer), not a string."
-        raise _bad(msg)
-    else:
-        values = list(wrong_probs)
-    qs = [_real(f"wrong_probs[{i}]", v) for i, v in enumerate(values)]
-    if any(q < 0 for q in qs):
-        msg = f"wrong_probs must all be >= 0, not {values!r}."
-        raise _bad(msg)
-    if p + p_unparsed > 1.0 + 1e-12:
-        msg = (f"p + p_unparsed is {p + p_unparsed:g}, more than 1: they are the shares of "
-               "correct and of unparsed samples, so lower one of them.")
-        raise _bad(msg)
-    mass = max(0.0, 1.0 - p - p_unparsed)
-    total = math.fsum(qs)
-    if mass <= 1e-12:
-        return []
-    if total <= 0:
-        msg = (f"With p={p:g} and p_unparsed={p_unparsed:g}, {mass:g} of the samples are wrong, "
-               "so wrong_probs needs at least one positive number (the wrong answers' shares).")
-        raise _bad(msg)
-    return [mass * q / total for q in qs if q > 0]
-
-
-def theory_pass_at_k(p: float, k: int) -> float:
-    """The chance that at least one of ``k`` independent samples is correct: ``1 - (1-p)^k``.
-
-    Introduced in lesson 06.
-    """
-    p = _probability("p", p)
-    k = _whole("k", k, 1)
-    return -math.expm1(k * math.log1p(-p)) if p < 1 else 1.0
-
-
-def _maj_steps(n_wrong: int, k: int) -> int:
-    """An upper bound on the inner steps :func:`theory_maj_at_k` takes (states x choices)."""
-    steps = 0
-    for g in range(1, k + 1):
-        r = k - g
-        choices = min(g, r) + 1
-        for j in range(n_wrong):  # states before wrong answer j: slots used x ties so far
-            steps += (min(j * g, r) + 1) * (min(j, r // g) + 1) * choices
-    return steps
-
-
-def theory_maj_at_k(p: float, wrong_probs: Sequence[float] | Mapping[str, float], k: int,
-                    p_unparsed: float = 0.0, *, max_steps: int = MAX_STEPS) -> float:
-    """The exact probability that a plurality vote over ``k`` independent samples picks the gold.
-
-    Each sample is correct with probability ``p``, has no final answer with probability
-    ``p_unparsed`` and is wrong answer ``j`` with probability ``(1 - p - p_unparsed) * q_j``,
-    where ``wrong_probs`` gives the ``q_j`` (shares of the wrong answers; they are normalised,
-    so weights work too). The rule is ``itc_lab.analysis.majority_vote``'s: unparsed samples
-    never win, and a tie among the top answers goes to the one that appeared first. For
-    independent samples every order of a given set of counts is equally likely, so that rule
-    picks each of ``m`` tied answers with probability ``1/m``, the same as a fair coin.
-
-    The sum runs over every count vector (gold count, each wrong answer's count, unparsed count)
-    with its multinomial probability, grouped by the gold count and the number of wrong answers
-    tied with it, so it is exact. It takes about ``n_wrong * k**3`` steps; above ``max_steps``
-    it raises rather than run for minutes. Introduced in lesson 06.
-    """
-    p = _probability("p", p)
-    u = _probability("p_unparsed", p_unparsed)
-    k = _whole("k", k, 1)
-    wrong = _wrong_list(wrong_probs, p, u)
-    if p == 0.0:
-        return 0.0
-    steps = _maj_steps(len(wrong), k)
-    if steps > max_steps:
-        msg = (f"theory_maj_at_k with {len(wrong)} wrong answers and k={k} takes {steps:,} steps, "
-               f"more than max_steps={max_steps:,}. Use a smaller k (theory_maj_limit gives the "
-               "k → infinity value), raise max_steps, or merge the rarest wrong answers into one "
-               "(merging can only lower the result, so it gives a lower bound).")
-        raise _bad(msg)
-    log_fact = [math.lgamma(n + 1) for n in range(k + 1)]
-    # ways[j][n][x] = C(n, x) * a_j**x: x of n free slots go to wrong answer j (a probability
-    # weight, so nothing overflows; only truly negligible terms underflow to 0)
-    ways = [[[math.exp(log_fact[n] - log_fact[x] - log_fact[n - x] + x * math.log(a))
-              for x in range(n + 1)] for n in range(k)] for a in wrong]
-    log_p = math.log(p)
-    total = 0.0
-    for g in range(1, k + 1):
-        r = k - g
-        # states[t][s]: weight of the wrong answers seen so far taking s of the r other slots,
-        # t of them tied with gold (count == g); none may exceed g.
-        states = [[1.0] + [0.0] * r]
-        for table in ways:
-            grown = [[0.0] * (r + 1) for _ in range(min(len(states) + 1, r // g + 1))]
-            for t, row in enumerate(states):
-                below = grown[t]
-                for s, w in enumerate(row):
-                    if w == 0.0:
-                        continue
-                    free = r - s
-                    choose = table[free]
-                    for x in range(min(g - 1, free) + 1):
-                        below[s + x] += w * choose[x]
-                    if g <= free:
-                        grown[t + 1][s + g] += w * choose[g]
-            states = grown
-        # the slots left over are unparsed samples (u ** 0 == 1 when there are none)
-        share = math.fsum(w * u ** (r - s) / (t + 1)
-                          for t, row in enumerate(states) for s, w in enumerate(row) if w)
-        total += math.exp(log_fact[k] - log_fact[g] - log_fact[r] + g * log_p) * share
-    return min(1.0, max(0.0, total))
-
-
-def theory_maj_limit(p: float, wrong_probs: Sequence[float] | Mapping[str, float],
-                     p_unparsed: float = 0.0) -> float:
-    """Majority-vote accuracy as the number of samples k grows without bound.
-
-    1 when the gold is more likely than every wrong answer, 0 when some wrong answer is more
-    likely, and ``1/m`` when the gold ties with ``m - 1`` wrong answers for the top (probabilities
-    within a relative ``1e-9`` count as tied). Introduced in lesson 06.
-    """
-    p = _probability("p", p)
-    u = _probability("p_unparsed", p_unparsed)
-    wrong = _wrong_list(wrong_probs, p, u)
-    if p == 0.0:
-        return 0.0
-    tied = sum(1 for a in wrong if math.isclose(a, p, rel_tol=_TIE_TOL))
-    if any(a > p and not math.isclose(a, p, rel_tol=_TIE_TOL) for a in wrong):
-        return 0.0
-    return 1.0 / (1 + tied)
-
-
-# ---------------------------------------------------------------------------------------------
-# Problems
-# ---------------------------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class SimulatedProblem:
@@ -291,42 +107,42 @@ class SimulatedProblem:
     def __post_init__(self) -> None:
         if not (isinstance(self.problem_id, str) and self.problem_id.strip()):
             msg = f"problem_id must be a non-empty string, not {self.problem_id!r}."
-            raise _bad(msg)
+            raise ValueError(msg)
         if self.kind not in KINDS:
             msg = f"Problem {self.problem_id}: kind must be one of {KINDS}, not {self.kind!r}."
-            raise _bad(msg)
-        p = _probability(f"Problem {self.problem_id}: p_correct", self.p_correct)
-        u = _probability(f"Problem {self.problem_id}: p_unparsed", self.p_unparsed)
+            raise ValueError(msg)
+        p = probability(f"Problem {self.problem_id}: p_correct", self.p_correct)
+        u = probability(f"Problem {self.problem_id}: p_unparsed", self.p_unparsed)
         if p + u > 1.0 + 1e-12:
             msg = (f"Problem {self.problem_id}: p_correct + p_unparsed is {p + u:g}, more than 1; "
                    "lower one of them.")
-            raise _bad(msg)
-        _whole(f"Problem {self.problem_id}: tokens", self.tokens, 1)
+            raise ValueError(msg)
+        whole(f"Problem {self.problem_id}: tokens", self.tokens, 1)
         if not isinstance(self.question, str):
             msg = f"Problem {self.problem_id}: question must be a string, not {self.question!r}."
-            raise _bad(msg)
+            raise ValueError(msg)
         if not isinstance(self.wrong, Mapping):
             msg = (f"Problem {self.problem_id}: wrong must map each wrong answer to its "
                    f"probability, e.g. {{'13': 0.7, '11': 0.3}}, not {self.wrong!r}.")
-            raise _bad(msg)
+            raise ValueError(msg)
         wrong = dict(self.wrong)
         for answer in (self.gold, *wrong):
             self._check_answer(answer)
         if self.gold in wrong:
             msg = (f"Problem {self.problem_id}: the gold answer {self.gold!r} is also a key of "
                    "wrong; wrong holds only the wrong answers.")
-            raise _bad(msg)
-        values = {a: _real(f"Problem {self.problem_id}: wrong[{a!r}]", v)
+            raise ValueError(msg)
+        values = {a: finite(f"Problem {self.problem_id}: wrong[{a!r}]", v)
                   for a, v in wrong.items()}
         if any(v < 0 for v in values.values()):
             msg = f"Problem {self.problem_id}: wrong-answer probabilities must be >= 0: {wrong!r}."
-            raise _bad(msg)
+            raise ValueError(msg)
         total = math.fsum(values.values())
         if total <= 0 and p + u < 1.0 - 1e-12:
             msg = (f"Problem {self.problem_id}: {1 - p - u:g} of its samples are wrong, so "
                    "wrong needs at least one answer with a positive probability, e.g. "
                    "{'13': 0.7, '11': 0.3}.")
-            raise _bad(msg)
+            raise ValueError(msg)
         normalised = {a: v / total for a, v in values.items()} if total > 0 else {}
         object.__setattr__(self, "p_correct", p)
         object.__setattr__(self, "p_unparsed", u)
@@ -335,16 +151,16 @@ class SimulatedProblem:
     def _check_answer(self, answer: object) -> None:
         if not isinstance(answer, str):
             msg = f"Problem {self.problem_id}: answers must be strings, not {answer!r}."
-            raise _bad(msg)
+            raise ValueError(msg)
         canonical = _canonical(answer, self.kind)
         if canonical != answer:
             msg = (f"Problem {self.problem_id}: write the answer {answer!r} in canonical form "
                    f"({canonical!r}), as normalize_{self.kind}() gives it.")
-            raise _bad(msg)
+            raise ValueError(msg)
         if not _reads_back(answer, self.kind):
             msg = (f"Problem {self.problem_id}: the answer {answer!r} does not read back from "
                    f"'The answer is {answer}.'; choose a simpler answer.")
-            raise _bad(msg)
+            raise ValueError(msg)
 
     @property
     def p_wrong(self) -> float:
@@ -358,7 +174,7 @@ class SimulatedProblem:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SimulatedProblem:
-        return cls(**_known(cls, d))
+        return cls(**known_fields(cls, d))
 
     def outcomes(self) -> list[tuple[str | None, float]]:
         """Every outcome of one sample with its probability: gold, each wrong answer, then
@@ -381,7 +197,6 @@ class SimulatedProblem:
         """:func:`theory_maj_limit` of this problem."""
         return theory_maj_limit(self.p_correct, self.wrong, self.p_unparsed)
 
-
 def _number_distractors(gold: str, n: int) -> list[str]:
     g = Fraction(gold)
     integral = g.denominator == 1
@@ -401,7 +216,6 @@ def _number_distractors(gold: str, n: int) -> list[str]:
         if len(out) == n:
             break
     return out
-
 
 def _text_distractors(gold: str, n: int) -> list[str]:
     raw: list[str] = []
@@ -432,7 +246,6 @@ def _text_distractors(gold: str, n: int) -> list[str]:
             break
     return out
 
-
 def _distractors(problem: Problem, n: int) -> list[str]:
     found = (_number_distractors(problem.answer, n) if problem.kind == "number"
              else _text_distractors(problem.answer, n))
@@ -440,14 +253,8 @@ def _distractors(problem: Problem, n: int) -> list[str]:
     if not found:
         msg = (f"Problem {problem.id}: no plausible wrong answers can be made from the gold "
                f"{problem.answer!r}; build its SimulatedProblem yourself with wrong={{...}}.")
-        raise _bad(msg)
+        raise ValueError(msg)
     return found
-
-
-# ---------------------------------------------------------------------------------------------
-# The model
-# ---------------------------------------------------------------------------------------------
-
 
 class SimulatedModel:
     """A synthetic model over known problems: a backend whose behaviour is known exactly.
@@ -469,7 +276,7 @@ class SimulatedModel:
                  confidence_signal: float = 1.0) -> None:
         if not (isinstance(name, str) and name.strip()):
             msg = f"name must be a non-empty string naming the simulated model, not {name!r}."
-            raise _bad(msg)
+            raise ValueError(msg)
         label = name.removeprefix(_PREFIX)
         self.model = _PREFIX + label
         """Model name, always ``"simulated:<name>"``."""
@@ -477,7 +284,7 @@ class SimulatedModel:
         items = tuple(problems)
         if not items:
             msg = "A SimulatedModel needs at least one SimulatedProblem."
-            raise _bad(msg)
+            raise ValueError(msg)
         for p in items:
             if not isinstance(p, SimulatedProblem):
                 msg = (f"problems must be SimulatedProblem objects, not {type(p).__name__}; "
@@ -488,7 +295,7 @@ class SimulatedModel:
         for p in items:
             if p.problem_id in self._by_id:
                 msg = f"Two simulated problems have the id {p.problem_id!r}; ids must be unique."
-                raise _bad(msg)
+                raise ValueError(msg)
             self._by_id[p.problem_id] = p
             if p.question.strip():
                 key = _key(p.question)
@@ -496,24 +303,24 @@ class SimulatedModel:
                     other = self._by_question[key].problem_id
                     msg = (f"Problems {other!r} and {p.problem_id!r} have the same question, so a "
                            "request could not tell them apart; keep one of them.")
-                    raise _bad(msg)
+                    raise ValueError(msg)
                 self._by_question[key] = p
         # longest first, so a question that contains another one wins
         self._questions = sorted(self._by_question.items(), key=lambda kv: -len(kv[0]))
         self.problems: tuple[SimulatedProblem, ...] = items
         """The problems, in the order given."""
-        tps = _real("tokens_per_second", tokens_per_second)
+        tps = finite("tokens_per_second", tokens_per_second)
         if tps <= 0:
             msg = f"tokens_per_second must be > 0, not {tokens_per_second!r}."
-            raise _bad(msg)
+            raise ValueError(msg)
         self.tokens_per_second = tps
         """Simulated generation speed (tokens per second); latency is tokens / this."""
-        self.prompt_tokens = _whole("prompt_tokens", prompt_tokens, 0)
+        self.prompt_tokens = whole("prompt_tokens", prompt_tokens, 0)
         """Prompt tokens every completion reports (tokens)."""
-        signal = _real("confidence_signal", confidence_signal)
+        signal = finite("confidence_signal", confidence_signal)
         if signal < 0:
             msg = f"confidence_signal must be >= 0 (0: no signal), not {confidence_signal!r}."
-            raise _bad(msg)
+            raise ValueError(msg)
         self.confidence_signal = signal
         self._theory: dict[tuple[str, str, int], float] = {}
 
@@ -536,25 +343,25 @@ class SimulatedModel:
         draws use ``random.Random`` seeded by (name, problem id, ``seed``), so a problem gets the
         same numbers whatever other problems are in the set.
         """
-        kappa = _real("concentration", concentration)
+        kappa = finite("concentration", concentration)
         if kappa <= 0:
             msg = f"concentration must be > 0 (alpha + beta of the Beta draw), not {kappa!r}."
-            raise _bad(msg)
-        default_mean = _probability("accuracy", accuracy)
-        n_wrong = _whole("n_wrong", n_wrong, 1)
-        exponent = _real("zipf", zipf)
+            raise ValueError(msg)
+        default_mean = probability("accuracy", accuracy)
+        n_wrong = whole("n_wrong", n_wrong, 1)
+        exponent = finite("zipf", zipf)
         if exponent < 0:
             msg = f"zipf must be >= 0 (0 makes all wrong answers equally likely), not {zipf!r}."
-            raise _bad(msg)
-        share_unparsed = _probability("unparsed", unparsed)
-        _whole("tokens", tokens, 1)
-        _whole("seed", seed, 0)
+            raise ValueError(msg)
+        share_unparsed = probability("unparsed", unparsed)
+        whole("tokens", tokens, 1)
+        whole("seed", seed, 0)
         label = name.removeprefix(_PREFIX) if isinstance(name, str) else name
         built = []
         for problem in problems:
             mean = default_mean
             if difficulty_of is not None:
-                mean = _probability(f"difficulty_of({problem.id})", difficulty_of(problem))
+                mean = probability(f"difficulty_of({problem.id})", difficulty_of(problem))
             rng = random.Random(f"{label}|{problem.id}|setup|{seed}")
             # a mean of exactly 0 or 1 is a sure outcome (the Beta draw needs alpha, beta > 0)
             sure = mean in (0.0, 1.0)
@@ -568,7 +375,7 @@ class SimulatedModel:
                 kind=problem.kind))
         if not built:
             msg = "from_problems needs at least one problem, e.g. datasets.load('arith', n=40)."
-            raise _bad(msg)
+            raise ValueError(msg)
         return cls(name, built, tokens_per_second=tokens_per_second, prompt_tokens=prompt_tokens,
                    confidence_signal=confidence_signal)
 
@@ -580,7 +387,7 @@ class SimulatedModel:
         except KeyError:
             msg = (f"The simulated model {self.model!r} has no problem {problem_id!r}; it knows "
                    f"{len(self._by_id)} problems, e.g. {next(iter(self._by_id))!r}.")
-            raise _bad(msg) from None
+            raise ValueError(msg) from None
 
     def problem_for(self, request: Request) -> SimulatedProblem:
         """The problem whose question text occurs in the request's last user message."""
@@ -593,7 +400,7 @@ class SimulatedModel:
                f"{request.summary()}: it answers only the {len(self._by_question)} questions it "
                "was built from, found in the last user message. Build it with "
                "SimulatedModel.from_problems(...) from the problems you ask about.")
-        raise _bad(msg)
+        raise ValueError(msg)
 
     # -- the backend protocol ----------------------------------------------------------------
     def describe(self) -> str:
@@ -612,11 +419,11 @@ class SimulatedModel:
         if request.model is not None and request.model != self.model:
             msg = (f"This simulated backend is the model {self.model!r}; the request asks for "
                    f"{request.model!r}. Leave Request.model unset or use {self.model!r}.")
-            raise _bad(msg)
+            raise ValueError(msg)
         problem = self.problem_for(request)
         out = []
         for s in seeds:
-            c = self._sample(problem, request, _whole("seed", s, 0))
+            c = self._sample(problem, request, whole("seed", s, 0))
             if on_result is not None:
                 on_result(c)
             out.append(c)
@@ -626,13 +433,13 @@ class SimulatedModel:
     def theory_curve(self, ks: Sequence[int], kind: str = "maj") -> list[float]:
         """Expected accuracy for each k in ``ks``: the mean over problems of
         :func:`theory_maj_at_k` (``kind="maj"``) or :func:`theory_pass_at_k` (``"pass"``)."""
-        if kind not in _KINDS_OF_CURVE:
-            msg = f"kind must be one of {_KINDS_OF_CURVE}, not {kind!r}."
-            raise _bad(msg)
-        k_list = [_whole(f"ks[{i}]", k, 1) for i, k in enumerate(ks)]
+        if kind not in CURVE_KINDS:
+            msg = f"kind must be one of {CURVE_KINDS}, not {kind!r}."
+            raise ValueError(msg)
+        k_list = [whole(f"ks[{i}]", k, 1) for i, k in enumerate(ks)]
         if not k_list:
             msg = "ks is empty: give the sample counts, e.g. ks=[1, 2, 4, 8]."
-            raise _bad(msg)
+            raise ValueError(msg)
         out = []
         for k in k_list:
             values = []
@@ -719,7 +526,6 @@ class SimulatedModel:
             tokens.append(Token(piece, lp, alternatives))
         return tuple(tokens)
 
-
 def _cut_pieces(pieces: list[str], cut: int) -> list[str]:
     """The pieces covering the first ``cut`` characters of their concatenation."""
     out = []
@@ -732,7 +538,6 @@ def _cut_pieces(pieces: list[str], cut: int) -> list[str]:
         out.append(piece)
         used += len(piece)
     return out
-
 
 def _answer_alternatives(problem: SimulatedProblem, piece: str, lp: float,
                          top: int) -> tuple[Alternative, ...]:
@@ -748,4 +553,3 @@ def _answer_alternatives(problem: SimulatedProblem, piece: str, lp: float,
             alternatives.append(Alternative(" " + a, math.log(left * prob / rest)))
     alternatives.sort(key=lambda alt: -alt.logprob)
     return tuple(alternatives[:top])
-

@@ -14,8 +14,8 @@ from typing import Any
 
 import altair as alt
 
-from .charts import _number
-from .verification import FLIP_KEYS
+from .._checks import row_number
+from ..analysis.verification import FLIP_KEYS
 
 __all__ = [
     "FLIP_COLORS",
@@ -36,15 +36,13 @@ FLIP_COLORS = {
 _DIAGONAL = [{"x": 0.0, "y": 0.0}, {"x": 1.0, "y": 1.0}]
 
 
-def _bad(message: str) -> ValueError:
-    return ValueError(message)
 
 
 def _items(rows: Sequence[Mapping[str, Any]], what: str) -> list[dict[str, Any]]:
     items = [dict(r) for r in rows]
     if not items:
         msg = f"No rows to draw: give at least one {what}."
-        raise _bad(msg)
+        raise ValueError(msg)
     return items
 
 
@@ -62,12 +60,12 @@ def flip_chart(rows: Sequence[Mapping[str, Any]], title: str = "") -> alt.Chart:
     """
     items = _items(rows, "row from flip_rows")
     for i, r in enumerate(items):
-        _number(r, "round", i)
-        _number(r, "count", i)
+        row_number(r, "round", i)
+        row_number(r, "count", i)
         if r.get("transition") not in FLIP_COLORS:
             msg = (f"rows[{i}]['transition'] must be one of {list(FLIP_KEYS)}, "
                    f"not {r.get('transition')!r}.")
-            raise _bad(msg)
+            raise ValueError(msg)
         items[i].setdefault("step", str(r["round"]))
         items[i]["stack_order"] = FLIP_KEYS.index(r["transition"])
     domain = list(FLIP_KEYS)
@@ -97,10 +95,10 @@ def best_of_n_chart(rows: Sequence[Mapping[str, Any]], title: str = "") -> alt.L
     """
     items = _items(rows, "row with n and accuracy (see best_of_n_curve)")
     for i, r in enumerate(items):
-        if _number(r, "n", i) < 1:
+        if row_number(r, "n", i) < 1:
             msg = f"rows[{i}]['n'] must be >= 1 for a log axis, not {r['n']!r}."
-            raise _bad(msg)
-        _number(r, "accuracy", i)
+            raise ValueError(msg)
+        row_number(r, "accuracy", i)
         items[i]["series"] = str(r.get("series", "best-of-n"))
     distinct = sorted({float(r["n"]) for r in items})
     pick = alt.selection_point(name="series", fields=["series"], bind="legend")
@@ -128,14 +126,14 @@ def calibration_chart(report: Mapping[str, Any], title: str = "") -> alt.LayerCh
     """
     if "calibration" not in report:
         msg = "report has no 'calibration' table: pass the dict judge_report returns."
-        raise _bad(msg)
+        raise ValueError(msg)
     items = [dict(r) for r in report["calibration"] if r.get("count")]
     if not items:
         msg = "The calibration table has no non-empty bins to draw."
-        raise _bad(msg)
+        raise ValueError(msg)
     for i, r in enumerate(items):
-        _number(r, "mean_score", i, "calibration")
-        _number(r, "fraction_correct", i, "calibration")
+        row_number(r, "mean_score", i, "calibration")
+        row_number(r, "fraction_correct", i, "calibration")
     ece = report.get("ece")
     heading = title or ("Calibration" + (f" (ECE {ece:.3f})" if isinstance(ece, float) else ""))
     points = alt.Chart(alt.InlineData(values=items)).mark_circle(opacity=0.8).encode(
@@ -156,11 +154,11 @@ def roc_chart(report: Mapping[str, Any], title: str = "") -> alt.LayerChart:
     """ROC curve of a ``judge_report`` (false against true positive rate) with the diagonal."""
     if "roc" not in report:
         msg = "report has no 'roc' points: pass the dict judge_report returns."
-        raise _bad(msg)
+        raise ValueError(msg)
     items: list[dict[str, Any]] = []
     for i, r in enumerate(report["roc"]):
-        fpr = _number(r, "fpr", i, "roc")
-        tpr = _number(r, "tpr", i, "roc")
+        fpr = row_number(r, "fpr", i, "roc")
+        tpr = row_number(r, "tpr", i, "roc")
         t = r.get("threshold")
         shown = None if not isinstance(t, int | float) or math.isinf(t) else float(t)
         items.append({"fpr": fpr, "tpr": tpr, "threshold": shown, "order": i})

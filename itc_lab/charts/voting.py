@@ -1,16 +1,4 @@
-"""Altair charts of votes, accuracy curves, cost against accuracy and early stopping.
-
-Every builder returns an Altair chart object and never displays it: show it by leaving it as the
-last expression of a notebook cell, or save it with ``chart.save("votes.html")``. Model text is
-put into the chart as data only (Vega draws it as text, escaped), never as HTML. The charts use
-only named parameters, so the specs are stable and can be compared. Introduced in lesson 02.
-
-Row limit: a chart never holds more than ``MAX_ROWS`` (5,000) data rows, Altair's own default
-limit. Builders summarise in Python where the meaning allows (``vote_chart`` counts the votes per
-answer itself, so any number of answers works); rows that are drawn one mark each are not
-summarised silently: more than ``MAX_ROWS`` of them raise a ValueError that says how to reduce
-them. The global ``alt.data_transformers`` setting is never changed.
-"""
+"""Pictures of analysis.voting: votes, accuracy against samples or cost, early stopping. Introduced in lesson 02."""
 
 from __future__ import annotations
 
@@ -20,89 +8,39 @@ from typing import Any
 
 import altair as alt
 
-from .analysis import majority_vote
+from .._checks import row_number, shorten
+from ..analysis.voting import majority_vote
+from .base import MAX_ROWS, chart_rows, is_number, series_field, too_many_rows
 
 __all__ = [
-    "MAX_ROWS",
     "NO_ANSWER",
     "STATUS_COLORS",
     "TRACE_CHARS",
     "accuracy_chart",
     "cost_accuracy_chart",
     "early_stopping_chart",
-    "use_offline_renderer",
     "vote_chart",
 ]
 
-MAX_ROWS = 5000
 """Most data rows in one chart (Altair's default limit); more raise a ValueError."""
+
 NO_ANSWER = "(no answer)"
+
 """The bar label of samples without a parseable answer (``None``)."""
+
 TRACE_CHARS = 200
+
 """Traces are shown with whitespace collapsed and cut to this many characters."""
+
 STATUS_COLORS = {
     "correct": "#009E73",
     "wrong": "#E69F00",
     "no answer": "#999999",
     "answer": "#56B4E9",
 }
+
 """Bar colours (Okabe-Ito, readable with colour-blindness). ``"answer"`` is used when no gold
 answer is given, so correctness is unknown."""
-
-_SERIES_FIELDS = ("series", "technique", "method", "metric")
-
-
-def _bad(message: str) -> ValueError:
-    return ValueError(message)
-
-
-def _too_many(n: int, what: str, fix: str) -> ValueError:
-    msg = f"{n} {what} is more than the {MAX_ROWS} rows a chart holds: {fix}"
-    return _bad(msg)
-
-
-def _short(text: str, limit: int = TRACE_CHARS) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def _number(row: Mapping[str, Any], key: str, i: int, name: str = "rows") -> float:
-    if key not in row:
-        msg = f"{name}[{i}] has no {key!r} field; its fields are {sorted(row)}."
-        raise _bad(msg)
-    value = row[key]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        msg = f"{name}[{i}][{key!r}] must be a finite number, not {value!r}."
-        raise _bad(msg)
-    return float(value)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _rows(rows: Sequence[Mapping[str, Any]], what: str, fix: str) -> list[dict[str, Any]]:
-    items = [dict(r) for r in rows]
-    if not items:
-        msg = f"No rows to draw: give at least one {what}."
-        raise _bad(msg)
-    if len(items) > MAX_ROWS:
-        raise _too_many(len(items), "rows", fix)
-    return items
-
-
-def _series_field(items: list[dict[str, Any]]) -> str | None:
-    """The first of series/technique/method/metric that the rows have (all rows must have it)."""
-    for key in _SERIES_FIELDS:
-        if any(key in r for r in items):
-            missing = [i for i, r in enumerate(items) if key not in r]
-            if missing:
-                msg = (f"Some rows have a {key!r} field and some do not (e.g. row {missing[0]}): "
-                       f"give every row a {key!r} so its line can be coloured.")
-                raise _bad(msg)
-            return key
-    return None
-
 
 def vote_chart(answers: Sequence[str | None], gold: str | None = None,
                traces: Sequence[str] | None = None, title: str = "") -> alt.VConcatChart:
@@ -124,28 +62,28 @@ def vote_chart(answers: Sequence[str | None], gold: str | None = None,
     items = list(answers)
     if not items:
         msg = "vote_chart needs at least one answer."
-        raise _bad(msg)
+        raise ValueError(msg)
     if gold is not None and not isinstance(gold, str):
         msg = f"gold must be the correct answer as a string (or None), not {gold!r}."
-        raise _bad(msg)
+        raise ValueError(msg)
     if len(totals) + 1 > MAX_ROWS:
-        raise _too_many(len(totals), "distinct answers",
+        raise too_many_rows(len(totals), "distinct answers",
                         "normalise the answers (e.g. strip spaces and case) before voting.")
     trace_list: list[str] | None = None
     if traces is not None:
         if isinstance(traces, str):
             msg = "traces must be a list with one text per answer, not a single string."
-            raise _bad(msg)
+            raise ValueError(msg)
         trace_list = list(traces)
         if len(trace_list) != len(items):
             msg = (f"traces has {len(trace_list)} texts but answers has {len(items)}: give one "
                    "trace per answer, in the same order.")
-            raise _bad(msg)
+            raise ValueError(msg)
         if not all(isinstance(t, str) for t in trace_list):
             msg = "traces must be strings (e.g. [c.text for c in completions])."
-            raise _bad(msg)
+            raise ValueError(msg)
         if len(trace_list) > MAX_ROWS:
-            raise _too_many(len(trace_list), "traces",
+            raise too_many_rows(len(trace_list), "traces",
                             "pass traces=None (the bars work for any number of answers) or "
                             "chart a sample of the answers.")
 
@@ -195,7 +133,7 @@ def vote_chart(answers: Sequence[str | None], gold: str | None = None,
         return alt.vconcat(top)
 
     trace_rows = [{"answer": no_answer if a is None else a, "sample": f"#{i}",
-                   "order": i, "trace": _short(t)}
+                   "order": i, "trace": shorten(t, TRACE_CHARS)}
                   for i, (a, t) in enumerate(zip(items, trace_list, strict=True))]
     panel = alt.Chart(alt.InlineData(values=trace_rows)).mark_text(
         align="left", baseline="middle", x=0, fontSize=11,
@@ -207,7 +145,6 @@ def vote_chart(answers: Sequence[str | None], gold: str | None = None,
         width=720, title="Traces of the clicked answer (click a bar; shift-click adds bars)")
     return alt.vconcat(top, panel)
 
-
 def accuracy_chart(rows: Sequence[Mapping[str, Any]], x: str = "k",
                    title: str = "") -> alt.LayerChart:
     """Accuracy against ``x`` (default the number of samples k): one line per series.
@@ -218,12 +155,12 @@ def accuracy_chart(rows: Sequence[Mapping[str, Any]], x: str = "k",
     ``"low"`` and ``"high"`` a shaded band shows that interval. The x axis is log2 when the x
     values span more than 8x (e.g. k = 1 … 64). Used in lessons 02 onwards.
     """
-    items = _rows(rows, "row with k and accuracy (see accuracy_curve)",
+    items = chart_rows(rows, "row with k and accuracy (see accuracy_curve)",
                   "average over problems first (accuracy_curve gives one row per k).")
-    xs = [_number(r, x, i) for i, r in enumerate(items)]
+    xs = [row_number(r, x, i) for i, r in enumerate(items)]
     for i, r in enumerate(items):
-        _number(r, "accuracy", i)
-    series = _series_field(items)
+        row_number(r, "accuracy", i)
+    series = series_field(items)
     log = min(xs) > 0 and max(xs) / min(xs) > 8
     distinct = sorted(set(xs))
     axis = alt.Axis(values=distinct) if len(distinct) <= 12 else alt.Axis()
@@ -239,8 +176,8 @@ def accuracy_chart(rows: Sequence[Mapping[str, Any]], x: str = "k",
     band_ok = all("low" in r and "high" in r for r in items)
     if band_ok:
         for i, r in enumerate(items):
-            _number(r, "low", i)
-            _number(r, "high", i)
+            row_number(r, "low", i)
+            row_number(r, "high", i)
         tips += [alt.Tooltip("low:Q", format=".1%"), alt.Tooltip("high:Q", format=".1%")]
     if all("n_problems" in r for r in items):
         tips.append(alt.Tooltip("n_problems:Q", title="problems"))
@@ -255,7 +192,6 @@ def accuracy_chart(rows: Sequence[Mapping[str, Any]], x: str = "k",
     return alt.LayerChart(layer=layers).properties(title=title or f"Accuracy against {x}",
                                                    width=420, height=280)
 
-
 def cost_accuracy_chart(rows: Sequence[Mapping[str, Any]], x: str = "tokens",
                         title: str = "") -> alt.LayerChart:
     """Accuracy against mean tokens spent per problem (log x axis), one labelled point per row.
@@ -266,19 +202,19 @@ def cost_accuracy_chart(rows: Sequence[Mapping[str, Any]], x: str = "tokens",
     to its most expensive point. Optional ``"low"``/``"high"`` draw vertical error bars; any other
     fields (e.g. ``"k"``) show in the tooltip. Used in lessons 02 onwards.
     """
-    items = _rows(rows, "row with tokens, accuracy and technique",
+    items = chart_rows(rows, "row with tokens, accuracy and technique",
                   "average over problems first (one row per technique and budget).")
     for i, r in enumerate(items):
-        if _number(r, x, i) <= 0:
+        if row_number(r, x, i) <= 0:
             msg = f"rows[{i}][{x!r}] is {r[x]!r}; the cost axis is logarithmic, so use a value > 0."
-            raise _bad(msg)
-        _number(r, "accuracy", i)
+            raise ValueError(msg)
+        row_number(r, "accuracy", i)
     name = next((k for k in ("technique", "series", "method", "metric")
                  if all(k in r for r in items)), None)
     if name is None:
         msg = ("Every row needs a name for its technique: add a 'technique' field, e.g. "
                "{'technique': 'self-consistency', 'tokens': 812.0, 'accuracy': 0.6}.")
-        raise _bad(msg)
+        raise ValueError(msg)
     last: dict[str, int] = {}
     for i, r in enumerate(items):
         key = str(r[name])
@@ -290,7 +226,7 @@ def cost_accuracy_chart(rows: Sequence[Mapping[str, Any]], x: str = "tokens",
              and all(k in r for r in items)]
     tips = [alt.Tooltip(f"{name}:N"), alt.Tooltip(f"{x}:Q", format=",.0f"),
             alt.Tooltip("accuracy:Q", format=".1%")] + [
-                alt.Tooltip(k, type="quantitative" if _is_number(items[0][k]) else "nominal")
+                alt.Tooltip(k, type="quantitative" if is_number(items[0][k]) else "nominal")
                 for k in extra]
     x_enc = alt.X(f"{x}:Q", scale=alt.Scale(type="log"), title=f"{x} (mean per problem, log)")
     y_enc = alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"),
@@ -307,7 +243,6 @@ def cost_accuracy_chart(rows: Sequence[Mapping[str, Any]], x: str = "tokens",
                                                                    text="point_label:N"))
     return alt.LayerChart(layer=layers).properties(title=title or "Accuracy against cost",
                                                    width=420, height=280)
-
 
 def early_stopping_chart(rows: Sequence[Mapping[str, Any]], *, budget: int,
                          title: str = "") -> alt.HConcatChart:
@@ -332,22 +267,22 @@ def early_stopping_chart(rows: Sequence[Mapping[str, Any]], *, budget: int,
     """
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
         msg = f"budget must be the fixed number of samples per problem (>= 1), not {budget!r}."
-        raise _bad(msg)
-    items = _rows(rows, "row with problem, method, samples and correct",
+        raise ValueError(msg)
+    items = chart_rows(rows, "row with problem, method, samples and correct",
                   "chart fewer problems (e.g. the first 500).")
     for i, r in enumerate(items):
         for key in ("problem", "method", "correct"):
             if key not in r:
                 msg = f"rows[{i}] has no {key!r} field; its fields are {sorted(r)}."
-                raise _bad(msg)
-        samples = _number(r, "samples", i)
+                raise ValueError(msg)
+        samples = row_number(r, "samples", i)
         if not 0 <= samples <= budget:
             msg = (f"rows[{i}] used {r['samples']!r} samples, outside 0 … budget={budget}: "
                    "check the budget (max_samples) the rule ran with.")
-            raise _bad(msg)
+            raise ValueError(msg)
         if not isinstance(r["correct"], bool):
             msg = f"rows[{i}]['correct'] must be True or False, not {r['correct']!r}."
-            raise _bad(msg)
+            raise ValueError(msg)
         r["problem"] = str(r["problem"])
         r["method"] = str(r["method"])
         r["result"] = "correct" if r["correct"] else "wrong"
@@ -401,18 +336,3 @@ def early_stopping_chart(rows: Sequence[Mapping[str, Any]], *, budget: int,
         title="Accuracy against samples used", width=320, height=260)
     return alt.hconcat(left, right).properties(
         title=title or f"Early stopping against a fixed budget of {budget} samples")
-
-
-def use_offline_renderer() -> str:
-    """Render charts as widgets with Vega bundled (no CDN, so charts draw offline and on Binder).
-
-    Uses altair's ``jupyter`` renderer with ``offline=True`` (needs ``vl-convert-python``);
-    without it, keeps altair's default ``html`` renderer. Returns the renderer's name. Lessons call
-    this in their setup cell. Introduced in lesson 01.
-    """
-    try:
-        alt.renderers.enable("jupyter", offline=True)
-    except (ImportError, ValueError, RuntimeError):
-        alt.renderers.enable("html")
-        return "html"
-    return "jupyter"

@@ -42,12 +42,14 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, NamedTuple
 
-from .answers import Answer
-from .datasets import Dataset, Problem, _card, _no_more_knobs, register_dataset
+from ..answers import Answer
+from .base import Dataset, Problem, dataset_card, no_more_knobs, register_dataset
 
 __all__ = [
-    "MAX_LENGTH",
     "Game24Problem",
+    "MAX_LENGTH",
+    "MAX_NUMBERS",
+    "TARGET",
     "canonical",
     "check_answer",
     "check_expression",
@@ -66,8 +68,6 @@ MAX_NUMBERS = 6
 """Most numbers :func:`solve` accepts (the search grows very fast with more)."""
 
 
-def _bad(message: str) -> ValueError:
-    return ValueError(message)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -209,18 +209,18 @@ def _multiset(numbers: Sequence[int], what: str = "numbers") -> _Multiset:
         raise TypeError(msg)
     if not 1 <= len(numbers) <= MAX_NUMBERS:
         msg = f"Give 1 to {MAX_NUMBERS} numbers, not {len(numbers)}."
-        raise _bad(msg)
+        raise ValueError(msg)
     for x in numbers:
         if not (isinstance(x, int) and not isinstance(x, bool) and 0 <= x <= 10**6):
             msg = f"Each number must be a whole number from 0 to 1000000, not {x!r}."
-            raise _bad(msg)
+            raise ValueError(msg)
     return tuple(sorted(Fraction(x) for x in numbers))
 
 
 def _target(target: int) -> Fraction:
     if not (isinstance(target, int) and not isinstance(target, bool)):
         msg = f"target must be a whole number, not {target!r}."
-        raise _bad(msg)
+        raise ValueError(msg)
     return Fraction(target)
 
 
@@ -252,7 +252,7 @@ def reachable(values: Sequence[Fraction | int], target: int = 24) -> bool:
     ``target``; the memoised search of :func:`is_solvable` without its whole-number check."""
     if not 1 <= len(values) <= MAX_NUMBERS:
         msg = f"Give 1 to {MAX_NUMBERS} values, not {len(values)}."
-        raise _bad(msg)
+        raise ValueError(msg)
     return _target(target) in _values(tuple(sorted(Fraction(v) for v in values)))
 
 
@@ -286,7 +286,7 @@ def canonical(expression: str) -> str:
         left, right = build(node.left), build(node.right)
         if node.op == "/" and right.value == 0:
             msg = f"divides by zero: {_span(expression, node.right)} is 0"
-            raise _bad(msg)
+            raise ValueError(msg)
         return _combine(node.op, left, right)
 
     return build(tree).text
@@ -432,11 +432,11 @@ def _parse(expression: str) -> _Ast:
     if len(expression) > MAX_LENGTH:
         msg = (f"the expression is too long ({len(expression)} characters; "
                f"at most {MAX_LENGTH})")
-        raise _bad(msg)
+        raise ValueError(msg)
     try:
         return _Parser(expression, _tokenize(expression)).parse()
     except _Error as err:
-        raise _bad(str(err)) from None
+        raise ValueError(str(err)) from None
 
 
 def _used(node: _Ast) -> list[int]:
@@ -686,12 +686,12 @@ def _game24(n: int | None = None, seed: int = 0, **knobs: Any) -> Dataset:
                                        and not isinstance(difficulty, bool)
                                        and 1 <= difficulty <= 3):
         msg = f"game24: difficulty must be 1, 2, 3 or None, not {difficulty!r}."
-        raise _bad(msg)
+        raise ValueError(msg)
     include_unsolvable = knobs.pop("include_unsolvable", False)
     if not isinstance(include_unsolvable, bool):
         msg = f"game24: include_unsolvable must be True or False, not {include_unsolvable!r}."
-        raise _bad(msg)
-    _no_more_knobs("game24", knobs, _KNOBS)
+        raise ValueError(msg)
+    no_more_knobs("game24", knobs, _KNOBS)
     pool = [p for p in _all_problems()
             if (include_unsolvable or p.meta["solvable"])
             and (difficulty is None or p.meta["difficulty"] == difficulty)]
@@ -701,11 +701,11 @@ def _game24(n: int | None = None, seed: int = 0, **knobs: Any) -> Dataset:
         if n > len(pool):
             msg = (f"game24 has only {len(pool)} puzzles with these knobs; "
                    f"ask for n <= {len(pool)}, not {n}.")
-            raise _bad(msg)
+            raise ValueError(msg)
         order = list(range(len(pool)))
         random.Random(f"game24|{seed}").shuffle(order)
         problems = tuple(pool[i] for i in order[:n])
-    return Dataset("game24", problems, _card("game24"),
+    return Dataset("game24", problems, dataset_card("game24"),
                    {"n": n, "seed": seed, "difficulty": difficulty,
                     "include_unsolvable": include_unsolvable})
 

@@ -13,10 +13,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .answers import Answer
-from .datasets import Dataset, Problem, register_dataset
+from ..answers import Answer
+from .base import Dataset, Problem, register_dataset
 
-__all__ = ["Check", "WritingProblem", "feedback_from_checks", "score_text"]
+__all__ = [
+    "Check",
+    "LETTERS",
+    "TOPICS",
+    "WORDS",
+    "WritingProblem",
+    "feedback_from_checks",
+    "score_text",
+]
 
 TOPICS = ("the sea", "a city at night", "a garden", "the mountains", "a train journey",
           "a rainy day", "a library", "the desert", "a market", "winter")
@@ -100,7 +108,7 @@ def _writing(n: int | None = None, seed: int = 0, **knobs: Any) -> Dataset:
 
 
 def _card() -> str:
-    from .datasets import data_dir
+    from .base import data_dir
 
     path = data_dir() / "constrained-writing.md"
     return path.read_text(encoding="utf-8") if path.exists() else ""

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .connect import lessons_dir
-from .exercises import (
+from .._checks import shorten
+from ..connect import lessons_dir
+from .packs import (
     GRADE_REPORT_ENV,
     PACKS_ENV,
     Exercise,
@@ -34,9 +35,9 @@ from .exercises import (
 )
 
 __all__ = [
-    "VERSIONS",
     "ExerciseScore",
     "NotebookGrade",
+    "VERSIONS",
     "add_exercises_command",
     "build",
     "format_grades",
@@ -511,10 +512,6 @@ def _score(ex_id: str, ex: Exercise | None, entry: Mapping[str, Any] | None, sto
                          str(entry.get("message", "")))
 
 
-def _cut(text: str, width: int) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= width else line[:width - 1] + "…"
-
 
 def format_grades(grades: Sequence[NotebookGrade]) -> str:
     """A plain-text score table per notebook, with totals."""
@@ -532,7 +529,7 @@ def format_grades(grades: Sequence[NotebookGrade]) -> str:
                 hidden = "pass" if s.passed_all else "fail"
             pts = f"{s.points}/{s.possible}"
             lines.append(f"  {s.exercise:<{width}}  {pts:>7}  {visible:<7}  {hidden:<6}  "
-                         f"{_cut(s.message, 70)}")
+                         f"{shorten(s.message, 70)}")
         total = f"{g.total}/{g.possible}"
         lines.append(f"  {'total':<{width}}  {total:>7}")
         if g.cell_errors:

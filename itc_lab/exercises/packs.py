@@ -42,12 +42,12 @@ from typing import Any
 
 __all__ = [
     "ENTRY_POINT_GROUP",
-    "GRADE_REPORT_ENV",
-    "PACKS_ENV",
     "Exercise",
     "ExerciseCheck",
     "ExercisePackError",
     "Feedback",
+    "GRADE_REPORT_ENV",
+    "PACKS_ENV",
     "Verdict",
     "builtin_pack_dir",
     "catalog",
@@ -524,9 +524,9 @@ def _close(a: Any, b: float, tol: float = 1e-6) -> bool:
 
 @functools.cache
 def _helpers() -> dict[str, Any]:
-    from . import analysis
-    from .game24 import check_expression
-    from .writing import feedback_from_checks, score_text
+    from .. import analysis
+    from ..datasets.game24 import check_expression
+    from ..datasets.writing import feedback_from_checks, score_text
 
     names: dict[str, Any] = {
         "math": math, "Fraction": Fraction, "Counter": Counter, "itertools": itertools,

@@ -33,16 +33,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .backends.base import Backend
-from .datasets import Dataset, Problem
-from .techniques import TECHNIQUES
-from .techniques.base import TechniqueResult
-from .types import _known
+from .._checks import known_fields
+from ..backends.base import Backend
+from ..datasets.base import Dataset, Problem
+from ..techniques import TECHNIQUES
+from ..techniques.base import TechniqueResult
 
 __all__ = [
-    "ROW_FIELDS",
     "Arm",
     "OnRecord",
+    "ROW_FIELDS",
     "Sweep",
     "SweepError",
     "SweepFileWarning",
@@ -70,8 +70,6 @@ def _repeated(values: Iterable[str]) -> list[str]:
     return sorted(v for v, c in counts.items() if c > 1)
 
 
-def _bad(message: str) -> ValueError:
-    return ValueError(message)
 
 
 def _canonical(obj: Any) -> str:
@@ -107,7 +105,7 @@ def _to_json(value: Any, where: str) -> Any:
     if isinstance(value, float):
         if not math.isfinite(value):
             msg = f"{where} is {value!r}; give a finite number."
-            raise _bad(msg)
+            raise ValueError(msg)
         return value
     if isinstance(value, list | tuple):
         return [_to_json(v, f"{where}[{i}]") for i, v in enumerate(value)]
@@ -163,13 +161,13 @@ class Arm:
                  **config: Any) -> None:
         if not (isinstance(name, str) and name.strip()):
             msg = f"An arm needs a name (a non-empty string), not {name!r}."
-            raise _bad(msg)
+            raise ValueError(msg)
         if isinstance(technique, str):
             if technique not in TECHNIQUES:
                 msg = (f"Arm {name!r}: unknown technique {technique!r}; choose one of "
                        f"{', '.join(TECHNIQUES)}, or pass a function "
                        "(problem, backend, **config) -> TechniqueResult.")
-                raise _bad(msg)
+                raise ValueError(msg)
             fn, tech_name = TECHNIQUES[technique], technique
         elif callable(technique):
             fn, tech_name = technique, _technique_name(technique)
@@ -181,11 +179,11 @@ class Arm:
                                              and budget_param.isidentifier()):
             msg = (f"Arm {name!r}: budget_param must be the name of the keyword the budget is "
                    f"passed as (e.g. 'k'), or None, not {budget_param!r}.")
-            raise _bad(msg)
+            raise ValueError(msg)
         if budget_param is not None and budget_param in config:
             msg = (f"Arm {name!r}: {budget_param}= is the budget parameter, so the sweep sets it "
                    f"from budgets; remove {budget_param}={config[budget_param]!r} from the config.")
-            raise _bad(msg)
+            raise ValueError(msg)
         key_config = {k: _to_json(v, f"Arm {name!r}: config {k}") for k, v in config.items()}
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "technique", tech_name)
@@ -302,7 +300,7 @@ class SweepRecord:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SweepRecord:
-        d = _known(cls, d)
+        d = known_fields(cls, d)
         for name in ("answers", "sample_correct", "sample_tokens", "sample_mean_logprob"):
             d[name] = tuple(d[name])
         d["votes"] = {str(k): float(v) for k, v in dict(d.get("votes", {})).items()}
@@ -335,7 +333,7 @@ def _check_record(r: SweepRecord) -> None:
         problems.append("per-sample lists do not have one entry per sample")
     if problems:
         msg = "; ".join(problems)
-        raise _bad(msg)
+        raise ValueError(msg)
 
 
 def _record_of(task: Task, result: TechniqueResult) -> SweepRecord:
@@ -373,18 +371,18 @@ def _decode(raw: bytes) -> SweepRecord:
     obj = json.loads(raw.decode("utf-8"))
     if not isinstance(obj, dict):
         msg = "not a JSON object"
-        raise _bad(msg)
+        raise ValueError(msg)
     missing = [k for k in ("key", "record", "check") if k not in obj]
     if missing:
         msg = f"no {', '.join(missing)}"
-        raise _bad(msg)
+        raise ValueError(msg)
     if not isinstance(obj["record"], dict) or _checksum(obj["record"]) != obj["check"]:
         msg = "checksum mismatch: the line was edited or damaged"
-        raise _bad(msg)
+        raise ValueError(msg)
     record = SweepRecord.from_dict(obj["record"])
     if record.key != obj["key"]:
         msg = "the key does not match the record"
-        raise _bad(msg)
+        raise ValueError(msg)
     return record
 
 
@@ -607,7 +605,7 @@ class SweepResult:
         if unknown or not keys:
             msg = (f"summary(by=...) groups by row fields; {unknown or 'nothing'} is not one. "
                    f"Choose from {', '.join(ROW_FIELDS)}.")
-            raise _bad(msg)
+            raise ValueError(msg)
         groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
         for row in self.rows():
             groups.setdefault(tuple(row[k] for k in keys), []).append(row)
@@ -637,17 +635,17 @@ class SweepResult:
             if len(arms) != 1:
                 msg = f"This result has arms {arms}: name one, e.g. pools({arms[0]!r})." if arms \
                     else "This result has no records yet: run the sweep first."
-                raise _bad(msg)
+                raise ValueError(msg)
             arm = arms[0]
         mine = [r for r in self.records if r.arm == arm]
         if not mine:
             msg = f"No records of arm {arm!r}; the arms are {arms}."
-            raise _bad(msg)
+            raise ValueError(msg)
         models = list(dict.fromkeys(r.model for r in mine))
         if model is None:
             if len(models) > 1:
                 msg = f"Arm {arm!r} ran on models {models}: choose one with model=..."
-                raise _bad(msg)
+                raise ValueError(msg)
             model = models[0]
         mine = [r for r in mine if r.model == model]
         budgets = sorted({r.budget for r in mine})
@@ -657,7 +655,7 @@ class SweepResult:
         if not chosen:
             msg = (f"No records of arm {arm!r} on model {model!r} at budget {budget}; "
                    f"its budgets are {budgets}.")
-            raise _bad(msg)
+            raise ValueError(msg)
         return {r.problem_id: list(r.answers) for r in chosen}
 
     def to_dict(self) -> dict[str, Any]:
@@ -689,15 +687,15 @@ class SweepError(RuntimeError):
 def _levels(value: object, where: str) -> tuple[int, ...]:
     if isinstance(value, str | bytes) or not isinstance(value, Sequence):
         msg = f"{where} must be a list of whole numbers >= 1, e.g. [1, 2, 4, 8], not {value!r}."
-        raise _bad(msg)
+        raise ValueError(msg)
     levels = tuple(value)
     if not levels or not all(isinstance(b, int) and not isinstance(b, bool) and b >= 1
                              for b in levels):
         msg = f"{where} must be a non-empty list of whole numbers >= 1, not {list(levels)!r}."
-        raise _bad(msg)
+        raise ValueError(msg)
     if len(set(levels)) != len(levels):
         msg = f"{where} lists a budget twice: {list(levels)!r}."
-        raise _bad(msg)
+        raise ValueError(msg)
     return levels
 
 
@@ -708,7 +706,7 @@ def _budget_table(arms: Sequence[Arm], budgets: object) -> dict[str, tuple[int, 
         unknown = sorted(set(budgets) - set(names), key=str)
         if unknown:
             msg = f"budgets names arm(s) {unknown} that are not in the sweep; its arms: {names}."
-            raise _bad(msg)
+            raise ValueError(msg)
         for arm in arms:
             if arm.budget_param is None:
                 levels = _levels(budgets.get(arm.name, (1,)), f"budgets[{arm.name!r}]")
@@ -716,11 +714,11 @@ def _budget_table(arms: Sequence[Arm], budgets: object) -> dict[str, tuple[int, 
                     msg = (f"Arm {arm.name!r} has no budget_param, so it runs at one budget "
                            "level (1): give it budget_param='k' (the keyword its budget goes "
                            "to), or leave it out of budgets.")
-                    raise _bad(msg)
+                    raise ValueError(msg)
             elif arm.name not in budgets:
                 msg = (f"budgets has no entry for arm {arm.name!r} (it passes its budget as "
                        f"{arm.budget_param}=): add e.g. {{{arm.name!r}: [1, 2, 4]}}.")
-                raise _bad(msg)
+                raise ValueError(msg)
             else:
                 levels = _levels(budgets[arm.name], f"budgets[{arm.name!r}]")
             table[arm.name] = levels
@@ -745,7 +743,7 @@ def _backend_table(backends: object) -> dict[str, Backend]:
         table = dict(backends)
         if not table:
             msg = "backends is empty: give a backend, or {'model label': backend, ...}."
-            raise _bad(msg)
+            raise ValueError(msg)
     elif isinstance(backends, Backend):
         table = {backends.model or backends.name: backends}
     else:
@@ -755,7 +753,7 @@ def _backend_table(backends: object) -> dict[str, Backend]:
     for label, b in table.items():
         if not (isinstance(label, str) and label.strip()):
             msg = f"Model labels in backends must be non-empty strings, not {label!r}."
-            raise _bad(msg)
+            raise ValueError(msg)
         if not isinstance(b, Backend):
             msg = (f"backends[{label!r}] is a {type(b).__name__}, not a backend (it needs name, "
                    "model, generate, generate_seeds and describe).")
@@ -780,11 +778,11 @@ class Sweep:
         self.path = Path(path)
         if self.path.is_dir():
             msg = f"{self.path} is a folder; give the sweep a file name, e.g. sweep.jsonl."
-            raise _bad(msg)
+            raise ValueError(msg)
         self.arms = tuple(arms)
         if not self.arms:
             msg = "A sweep needs at least one Arm(name, technique, ...)."
-            raise _bad(msg)
+            raise ValueError(msg)
         for a in self.arms:
             if not isinstance(a, Arm):
                 msg = f"arms must be Arm objects, e.g. Arm('greedy', 'direct'); got a {type(a)}."
@@ -792,11 +790,11 @@ class Sweep:
         twice = _repeated(a.name for a in self.arms)
         if twice:
             msg = f"Arm names must be unique; {twice} appear more than once."
-            raise _bad(msg)
+            raise ValueError(msg)
         self.problems = tuple(problems)
         if not self.problems:
             msg = "A sweep needs at least one problem, e.g. datasets.load('arith', n=20)."
-            raise _bad(msg)
+            raise ValueError(msg)
         for p in self.problems:
             if not isinstance(p, Problem):
                 msg = f"problems must be Problem objects (e.g. a Dataset); got a {type(p)}."
@@ -804,13 +802,13 @@ class Sweep:
         twice = _repeated(p.id for p in self.problems)
         if twice:
             msg = f"Problem ids must be unique within a sweep; {twice[:5]} repeat."
-            raise _bad(msg)
+            raise ValueError(msg)
         self.backends = _backend_table(backends)
         self.budgets = _budget_table(self.arms, budgets)
         if not (isinstance(concurrency, int) and not isinstance(concurrency, bool)
                 and concurrency >= 1):
             msg = f"concurrency must be a whole number >= 1 (cells at once), not {concurrency!r}."
-            raise _bad(msg)
+            raise ValueError(msg)
         self.concurrency = concurrency
         # models outermost: a local server keeps one model loaded, so finish one before the next
         self._tasks = tuple(

@@ -1,62 +1,35 @@
-"""Tree search over reasoning steps: Tree-of-Thoughts BFS and DFS, and Monte Carlo tree search.
-
-A search needs a *problem* (any object shaped like ``SearchProblem``): where to start, how to
-propose next steps from a state, how to score a state, and when a state is solved or a dead end.
-The algorithms here need no model: the problem's ``propose`` and ``evaluate`` may call one (and
-report the tokens they used) or be plain Python, as in the tests.
-
-Each algorithm returns a frozen ``SearchTree``: every node it created, with its texts, value,
-visit counts, token cost, status and expansion order, plus what the search spent and why it
-stopped. The tree round-trips through JSON (``to_dict`` / ``from_dict``) and is what
-``itc_lab.trees`` draws.
-
-Accounting:
-
-* Every ``propose`` and every ``evaluate`` is one *call*. A ``propose`` call costs the sum of its
-  proposals' ``tokens``; an ``evaluate`` call costs its evaluation's ``tokens``.
-* ``is_solved`` and ``is_terminal`` are free checks. A solved state gets value 1.0 and a dead end
-  value 0.0 without an evaluator call.
-* ``budget_calls``: no call is made that would exceed it, so ``spent["calls"] <= budget_calls``.
-* ``budget_tokens``: no call is made once the tokens spent reach the budget, nor when the tokens
-  left are fewer than the dearest call of the same kind so far. A call's cost is only known after
-  it returns, so a call dearer than every earlier one of its kind can still overshoot; with
-  steady costs ``spent["tokens"] <= budget_tokens`` holds. ``spent`` always records the truth.
-* Each node's ``tokens`` is what creating and scoring it cost, so the nodes' tokens add up to
-  ``spent["tokens"]``.
-"""
+"""The search tree: proposals, evaluations, nodes and the SearchTree result. Introduced in lesson 03."""
 
 from __future__ import annotations
 
-import math
-import random
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from .._checks import known_fields
+
 __all__ = [
-    "ALGORITHMS",
-    "STATUSES",
-    "STOP_REASONS",
     "Evaluation",
     "Node",
     "Proposal",
+    "STATUSES",
+    "STOP_REASONS",
     "SearchProblem",
     "SearchTree",
-    "bfs",
-    "dfs",
-    "mcts",
+    "check_tokens",
 ]
 
 STATUSES = ("expanded", "pruned", "solution", "dead_end", "frontier")
+
 """What became of a node: ``"expanded"`` (its children were proposed), ``"pruned"`` (scored too
 low to keep), ``"solution"`` (``is_solved``), ``"dead_end"`` (``is_terminal`` but not solved) or
 ``"frontier"`` (created but never expanded: the search stopped, or it sat at ``max_depth``)."""
 
 STOP_REASONS = ("solved", "budget_tokens", "budget_calls", "exhausted", "depth")
+
 """Why a search stopped (``tree.config["stopped"]``): it reached a solved state; the next call
 would break the token or the call budget; nothing was left to try (for MCTS: the iterations ran
 out); or what was left lay beyond ``max_depth``."""
-
 
 @dataclass(frozen=True)
 class Proposal:
@@ -76,15 +49,14 @@ class Proposal:
         if not isinstance(self.state, str) or not isinstance(self.step, str):
             msg = "A Proposal's state and step must be strings; format the state as text."
             raise TypeError(msg)
-        _check_tokens(self.tokens, "Proposal")
+        check_tokens(self.tokens, "Proposal")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Proposal:
-        return cls(**_known(cls, d))
-
+        return cls(**known_fields(cls, d))
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -104,15 +76,14 @@ class Evaluation:
                    "impossible=0).")
             raise ValueError(msg)
         object.__setattr__(self, "value", float(self.value))
-        _check_tokens(self.tokens, "Evaluation")
+        check_tokens(self.tokens, "Evaluation")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Evaluation:
-        return cls(**_known(cls, d))
-
+        return cls(**known_fields(cls, d))
 
 @runtime_checkable
 class SearchProblem(Protocol):
@@ -138,7 +109,6 @@ class SearchProblem(Protocol):
     def is_terminal(self, state: str) -> bool:
         """True when nothing more can follow ``state``: a dead end, or solved (free)."""
         ...
-
 
 @dataclass(frozen=True)
 class Node:
@@ -187,8 +157,7 @@ class Node:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Node:
-        return cls(**_known(cls, d))
-
+        return cls(**known_fields(cls, d))
 
 @dataclass(frozen=True)
 class SearchTree:
@@ -303,365 +272,8 @@ class SearchTree:
         )
 
 
-# --- building a tree -------------------------------------------------------------------------
 
-
-class _Stop(Exception):
-    """Ends a search early; ``reason`` is one of ``STOP_REASONS``."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass
-class _Draft:
-    """A node while the search runs (mutable); frozen into a ``Node`` at the end."""
-
-    id: int
-    parent: int | None
-    depth: int
-    state: str
-    step: str = ""
-    proposer_text: str = ""
-    evaluator_text: str = ""
-    value: float | None = None
-    visits: int = 0
-    value_sum: float = 0.0
-    tokens: int = 0
-    status: str = "frontier"
-    order: int | None = None
-    kids: list[int] = field(default_factory=list)
-
-    def freeze(self) -> Node:
-        return Node(id=self.id, parent=self.parent, depth=self.depth, state=self.state,
-                    step=self.step, proposer_text=self.proposer_text,
-                    evaluator_text=self.evaluator_text, value=self.value, visits=self.visits,
-                    value_sum=self.value_sum, tokens=self.tokens, status=self.status,
-                    order=self.order)
-
-
-class _Builder:
-    """Creates nodes, makes the problem's calls within budget and keeps the books."""
-
-    def __init__(self, problem: SearchProblem, budget_tokens: int | None,
-                 budget_calls: int | None) -> None:
-        for name, limit in (("budget_tokens", budget_tokens), ("budget_calls", budget_calls)):
-            if limit is not None and not (isinstance(limit, int) and limit >= 0):
-                msg = f"{name} must be a whole number >= 0, or None for no limit; not {limit!r}."
-                raise ValueError(msg)
-        self.problem = problem
-        self.budget_tokens = budget_tokens
-        self.budget_calls = budget_calls
-        self.nodes: list[_Draft] = []
-        self.tokens = 0
-        self.calls = 0
-        self.expansions = 0
-        self.solution: int | None = None
-        self._dearest = {"propose": 0, "evaluate": 0}
-
-    def _check(self, kind: str) -> None:
-        if self.budget_calls is not None and self.calls + 1 > self.budget_calls:
-            raise _Stop("budget_calls")
-        if self.budget_tokens is not None and (
-                self.tokens >= self.budget_tokens
-                or self.tokens + self._dearest[kind] > self.budget_tokens):
-            raise _Stop("budget_tokens")
-
-    def _charge(self, kind: str, tokens: int) -> None:
-        self.calls += 1
-        self.tokens += tokens
-        self._dearest[kind] = max(self._dearest[kind], tokens)
-
-    def _classify(self, node: _Draft) -> None:
-        if self.problem.is_solved(node.state):
-            node.status, node.value = "solution", 1.0
-            if self.solution is None:
-                self.solution = node.id
-        elif self.problem.is_terminal(node.state):
-            node.status, node.value = "dead_end", 0.0
-
-    def root(self) -> _Draft:
-        state = self.problem.root()
-        if not isinstance(state, str):
-            msg = f"problem.root() must return the initial state as text, not {state!r}."
-            raise TypeError(msg)
-        node = _Draft(id=0, parent=None, depth=0, state=state)
-        self.nodes.append(node)
-        self._classify(node)
-        return node
-
-    def propose(self, node: _Draft) -> list[Proposal]:
-        """One propose call from ``node``'s state; the caller decides what to do with it."""
-        self._check("propose")
-        proposals = self.problem.propose(node.state, node.id)
-        if not isinstance(proposals, list | tuple) or not all(
-                isinstance(p, Proposal) for p in proposals):
-            msg = (f"problem.propose() must return a list of Proposal objects, not "
-                   f"{type(proposals).__name__}; return [] when there is no next step.")
-            raise TypeError(msg)
-        self._charge("propose", sum(p.tokens for p in proposals))
-        return list(proposals)
-
-    def expand(self, node: _Draft) -> list[_Draft]:
-        """Propose from ``node`` and add the proposals as its children."""
-        proposals = self.propose(node)
-        node.status, node.order = "expanded", self.expansions
-        self.expansions += 1
-        kids = []
-        for p in proposals:
-            kid = _Draft(id=len(self.nodes), parent=node.id, depth=node.depth + 1,
-                         state=p.state, step=p.step, proposer_text=p.text, tokens=p.tokens)
-            self.nodes.append(kid)
-            node.kids.append(kid.id)
-            self._classify(kid)
-            kids.append(kid)
-        return kids
-
-    def evaluate(self, node: _Draft) -> float:
-        self._check("evaluate")
-        ev = self.problem.evaluate(node.state)
-        if not isinstance(ev, Evaluation):
-            msg = (f"problem.evaluate() must return an Evaluation(value, tokens, text), not "
-                   f"{type(ev).__name__}.")
-            raise TypeError(msg)
-        self._charge("evaluate", ev.tokens)
-        node.value, node.evaluator_text = ev.value, ev.text
-        node.tokens += ev.tokens
-        return ev.value
-
-    def freeze(self, algorithm: str, stopped: str, config: dict[str, Any]) -> SearchTree:
-        return SearchTree(
-            algorithm=algorithm,
-            nodes=tuple(n.freeze() for n in self.nodes),
-            solution_id=self.solution,
-            budget={"tokens": self.budget_tokens, "calls": self.budget_calls},
-            spent={"tokens": self.tokens, "calls": self.calls},
-            config={**config, "stopped": stopped},
-        )
-
-
-def _whole(value: Any, name: str, lowest: int) -> None:
-    if not (isinstance(value, int) and not isinstance(value, bool) and value >= lowest):
-        msg = f"{name} must be a whole number >= {lowest}, not {value!r}."
-        raise ValueError(msg)
-
-
-def _best_first(nodes: Iterable[_Draft]) -> list[_Draft]:
-    """Highest value first; ties keep the proposer's order."""
-    return sorted(nodes, key=lambda n: (-(n.value if n.value is not None else -1.0), n.id))
-
-
-# --- algorithms --------------------------------------------------------------------------------
-
-
-def bfs(problem: SearchProblem, *, beam_width: int = 5, max_depth: int = 4,
-        budget_tokens: int | None = None, budget_calls: int | None = None) -> SearchTree:
-    """Tree-of-Thoughts breadth-first search (beam search over steps).
-
-    Level by level: expand every node in the beam, score each new child, and keep the
-    ``beam_width`` best children (ties: proposer order) as the next beam; the rest are
-    ``"pruned"``. Stops at the first solved child, when the beam is empty (``"exhausted"``), after
-    the level at ``max_depth`` (``"depth"``) or at a budget.
-    """
-    _whole(beam_width, "beam_width", 1)
-    _whole(max_depth, "max_depth", 0)
-    b = _Builder(problem, budget_tokens, budget_calls)
-    root = b.root()
-    config = {"beam_width": beam_width, "max_depth": max_depth}
-    if root.status == "solution":
-        return b.freeze("bfs", "solved", config)
-    beam = [root] if root.status == "frontier" else []
-    try:
-        depth = 0
-        while beam:
-            if depth >= max_depth:
-                raise _Stop("depth")
-            scored: list[_Draft] = []
-            for node in beam:
-                kids = b.expand(node)
-                if b.solution is not None:
-                    raise _Stop("solved")
-                for kid in kids:
-                    if kid.status == "frontier":
-                        b.evaluate(kid)
-                        scored.append(kid)
-            ranked = _best_first(scored)
-            beam = ranked[:beam_width]
-            for kid in ranked[beam_width:]:
-                kid.status = "pruned"
-            depth += 1
-        stopped = "exhausted"
-    except _Stop as stop:
-        stopped = stop.reason
-    return b.freeze("bfs", stopped, config)
-
-
-def dfs(problem: SearchProblem, *, prune_below: float = 0.5, max_depth: int = 4,
-        budget_tokens: int | None = None, budget_calls: int | None = None) -> SearchTree:
-    """Tree-of-Thoughts depth-first search with pruning and backtracking.
-
-    Expand a node, score all its children, mark those valued below ``prune_below`` as
-    ``"pruned"``, then go into the best remaining child; when a subtree is used up, back up and
-    try the next best sibling. Nodes at ``max_depth`` are not expanded. Stops at the first solved
-    child, when nothing is left (``"depth"`` if something was left at ``max_depth``, else
-    ``"exhausted"``) or at a budget.
-    """
-    if not (isinstance(prune_below, int | float) and 0.0 <= prune_below <= 1.0):
-        msg = f"prune_below must be a value from 0 to 1 (0 prunes nothing), not {prune_below!r}."
-        raise ValueError(msg)
-    _whole(max_depth, "max_depth", 0)
-    b = _Builder(problem, budget_tokens, budget_calls)
-    root = b.root()
-    config = {"prune_below": prune_below, "max_depth": max_depth}
-    if root.status == "solution":
-        return b.freeze("dfs", "solved", config)
-    stack = [root] if root.status == "frontier" else []
-    hit_depth = False
-    try:
-        while stack:
-            node = stack.pop()
-            if node.depth >= max_depth:
-                hit_depth = True
-                continue
-            kids = b.expand(node)
-            if b.solution is not None:
-                raise _Stop("solved")
-            keep: list[_Draft] = []
-            for kid in kids:
-                if kid.status != "frontier":
-                    continue
-                if b.evaluate(kid) < prune_below:
-                    kid.status = "pruned"
-                else:
-                    keep.append(kid)
-            stack.extend(reversed(_best_first(keep)))
-        stopped = "depth" if hit_depth else "exhausted"
-    except _Stop as stop:
-        stopped = stop.reason
-    return b.freeze("dfs", stopped, config)
-
-
-def mcts(problem: SearchProblem, *, iterations: int = 100, c: float = 1.4, max_depth: int = 4,
-         rollout: bool = False, seed: int = 0, budget_tokens: int | None = None,
-         budget_calls: int | None = None) -> SearchTree:
-    """Monte Carlo tree search with UCT.
-
-    Each iteration: *select* from the root down, always into an unvisited child if there is one
-    (chosen at random) and otherwise into the child with the highest
-    ``mean + c * sqrt(ln(parent visits) / child visits)``; at the leaf reached,
-
-    * if it was never visited, *simulate* it: its value is ``evaluate`` (or, with
-      ``rollout=True``, 1.0 if random proposals from it reach a solved state, else 0.0);
-    * if it was visited before and can grow (not terminal, above ``max_depth``), *expand* it and
-      simulate one new child (a solved child if there is one, else one at random);
-    * otherwise (solved, dead end, at ``max_depth``) reuse its value;
-
-    then *back up* the reward: +1 visit and +reward on every node from there to the root.
-
-    Visit invariant: a node with children has ``visits == 1 + sum(child visits)`` (its own first
-    simulation, then one per iteration through a child); a node without children has as many
-    visits as iterations ended at it; the root's visits equal ``config["iterations_run"]``.
-
-    Stops once a solved state is reached (after backing it up), when the iterations are used up
-    (``"exhausted"``) or at a budget; an iteration cut short by the budget backs nothing up.
-    ``seed`` drives the random choices, so a run is reproducible.
-    """
-    _whole(iterations, "iterations", 0)
-    _whole(max_depth, "max_depth", 0)
-    _whole(seed, "seed", 0)
-    if not (isinstance(c, int | float) and math.isfinite(c) and c >= 0):
-        msg = f"c (the exploration weight) must be a number >= 0, not {c!r}; 1.4 is usual."
-        raise ValueError(msg)
-    rng = random.Random(seed)
-    b = _Builder(problem, budget_tokens, budget_calls)
-    root = b.root()
-    config: dict[str, Any] = {"iterations": iterations, "c": c, "max_depth": max_depth,
-                              "rollout": rollout, "seed": seed, "iterations_run": 0}
-    if root.status == "solution":
-        return b.freeze("mcts", "solved", config)
-
-    def select(node: _Draft) -> _Draft:
-        kids = [b.nodes[k] for k in node.kids]
-        fresh = [k for k in kids if k.visits == 0]
-        if fresh:
-            return rng.choice(fresh)
-        log_n = math.log(node.visits)
-
-        def uct(k: _Draft) -> float:
-            return k.value_sum / k.visits + c * math.sqrt(log_n / k.visits)
-
-        return max(kids, key=uct)
-
-    def simulate(node: _Draft) -> float:
-        if node.status != "frontier":
-            return node.value if node.value is not None else 0.0
-        if not rollout:
-            return b.evaluate(node)
-        state, depth, steps = node.state, node.depth, []
-        reward = 0.0
-        while not problem.is_terminal(state) and depth < max_depth:
-            proposals = b.propose(node)
-            node.tokens += sum(p.tokens for p in proposals)
-            if not proposals:
-                break
-            pick = rng.choice(proposals)
-            state, depth = pick.state, depth + 1
-            steps.append(pick.step)
-        if problem.is_solved(state):
-            reward = 1.0
-        node.value = reward
-        node.evaluator_text = f"rollout: {' → '.join(steps) or '(no steps)'} → reward {reward}"
-        return reward
-
-    stopped = "exhausted"
-    try:
-        for _ in range(iterations):
-            node = root
-            while node.kids:
-                node = select(node)
-            target = node
-            if node.visits == 0:
-                reward = simulate(node)
-            elif node.status == "frontier" and node.depth < max_depth:
-                kids = b.expand(node)
-                if kids:
-                    target = b.nodes[b.solution] if b.solution is not None else rng.choice(kids)
-                    reward = simulate(target)
-                else:
-                    reward = node.value if node.value is not None else 0.0
-            else:
-                reward = node.value if node.value is not None else 0.0
-            back: _Draft | None = target
-            while back is not None:
-                back.visits += 1
-                back.value_sum += reward
-                back = None if back.parent is None else b.nodes[back.parent]
-            config["iterations_run"] += 1
-            if b.solution is not None:
-                raise _Stop("solved")
-    except _Stop as stop:
-        stopped = stop.reason
-    return b.freeze("mcts", stopped, config)
-
-
-ALGORITHMS: dict[str, Callable[..., SearchTree]] = {"bfs": bfs, "dfs": dfs, "mcts": mcts}
-"""The search algorithms by name; each takes ``(problem, *, budget_tokens, budget_calls, ...)``."""
-
-
-# --- helpers ---------------------------------------------------------------------------------
-
-
-def _check_tokens(tokens: Any, owner: str) -> None:
+def check_tokens(tokens: Any, owner: str) -> None:
     if not (isinstance(tokens, int) and not isinstance(tokens, bool) and tokens >= 0):
         msg = f"A {owner}'s tokens must be a whole number >= 0 (0 if unknown), not {tokens!r}."
         raise ValueError(msg)
-
-
-def _known(cls: type, d: Mapping[str, Any]) -> dict[str, Any]:
-    names = {f.name for f in fields(cls) if f.init}
-    unknown = set(d) - names
-    if unknown:
-        msg = f"{cls.__name__} has no field(s) {sorted(unknown)}; known fields: {sorted(names)}."
-        raise ValueError(msg)
-    return dict(d)

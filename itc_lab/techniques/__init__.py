@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..backends.base import Backend
-from ..datasets import Problem
+from ..datasets.base import Problem
 from .base import Sample, TechniqueResult
 from .cot import few_shot_cot, zero_shot_cot
 from .direct import direct

@@ -11,10 +11,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..answers import Answer, extract_answer, is_correct
-from ..datasets import Problem
+from ..datasets.base import Problem
 from ..types import Completion, CostModel, Message, Request, Usage
 
-__all__ = ["Sample", "TechniqueResult", "few_shot_messages", "grade"]
+__all__ = [
+    "Sample",
+    "TechniqueResult",
+    "few_shot_messages",
+    "grade",
+]
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,15 @@ few-shot with worked exemplars (Wei et al. 2022). Introduced in lesson 01.
 from __future__ import annotations
 
 from ..backends.base import Backend
-from ..datasets import Dataset, Problem
+from ..datasets.base import Dataset, Problem
 from ..types import Message, Request
 from .base import TechniqueResult, few_shot_messages, grade
 
-__all__ = ["few_shot_cot", "zero_shot_cot"]
+__all__ = [
+    "ZERO_SHOT_TRIGGER",
+    "few_shot_cot",
+    "zero_shot_cot",
+]
 
 ZERO_SHOT_TRIGGER = "Let's think step by step, then finish with \"The answer is ...\"."
 

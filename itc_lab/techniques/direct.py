@@ -6,11 +6,13 @@ Introduced in lesson 01.
 from __future__ import annotations
 
 from ..backends.base import Backend
-from ..datasets import Dataset, Problem
+from ..datasets.base import Dataset, Problem
 from ..types import Message, Request
 from .base import TechniqueResult, grade
 
-__all__ = ["direct"]
+__all__ = [
+    "direct",
+]
 
 
 def direct(problem: Problem, backend: Backend, *, dataset: Dataset | None = None, shots: int = 3,

@@ -8,10 +8,14 @@ import math
 from dataclasses import dataclass
 
 from ..backends.base import Backend
-from ..datasets import Problem
+from ..datasets.base import Problem
 from ..types import Message, Request
 
-__all__ = ["Verdict", "llm_judge"]
+__all__ = [
+    "JUDGE_PROMPT",
+    "Verdict",
+    "llm_judge",
+]
 
 JUDGE_PROMPT = ("Question: {question}\nProposed solution: {solution}\n"
                 "Is the proposed solution correct? Answer with yes or no.")

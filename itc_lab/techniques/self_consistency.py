@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import math
 
-from ..analysis import majority_vote
+from ..analysis.voting import majority_vote
 from ..backends.base import Backend
-from ..datasets import Dataset, Problem
+from ..datasets.base import Dataset, Problem
 from ..types import Message, Request
 from .base import TechniqueResult, few_shot_messages, grade
 from .cot import ZERO_SHOT_TRIGGER
 
-__all__ = ["self_consistency"]
+__all__ = [
+    "self_consistency",
+]
 
 
 def self_consistency(problem: Problem, backend: Backend, *, k: int = 10,

@@ -9,11 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..backends.base import Backend
-from ..datasets import Dataset, Problem
+from ..datasets.base import Dataset, Problem
 from ..types import Message, Request
 from .base import Sample, few_shot_messages, grade
 
-__all__ = ["SelfCorrection", "self_correct"]
+__all__ = [
+    "REVIEW_PROMPT",
+    "SelfCorrection",
+    "self_correct",
+]
 
 REVIEW_PROMPT = ("Review your answer above. If it is wrong, correct it. Explain briefly and end "
                  "with \"The answer is N.\"")

@@ -8,10 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..backends.base import Backend
+from ..datasets.writing import WritingProblem, feedback_from_checks, score_text
 from ..types import Message, Request
-from ..writing import WritingProblem, feedback_from_checks, score_text
 
-__all__ = ["Refinement", "self_refine"]
+__all__ = [
+    "MODEL_FEEDBACK_PROMPT",
+    "REVISE_PROMPT",
+    "Refinement",
+    "self_refine",
+]
 
 MODEL_FEEDBACK_PROMPT = ("Task: {task}\nSentence: {draft}\nWhich rules of the task does the "
                          "sentence break? List them briefly, or say \"All constraints are met.\"")

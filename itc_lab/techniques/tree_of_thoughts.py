@@ -15,12 +15,22 @@ from fractions import Fraction
 from typing import Any
 
 from ..backends.base import Backend
-from ..game24 import reachable
-from ..search import ALGORITHMS, Evaluation, Proposal, SearchTree
+from ..datasets.game24 import reachable
+from ..search import ALGORITHMS
+from ..search.tree import Evaluation, Proposal, SearchTree
 from ..types import Message, Request
 
-__all__ = ["Attempt", "Game24Search", "format_numbers", "game24_cot", "parse_state",
-           "tree_of_thoughts"]
+__all__ = [
+    "Attempt",
+    "COT_EXAMPLES",
+    "Game24Search",
+    "PROPOSE_EXAMPLE",
+    "VALUE_EXAMPLE",
+    "format_numbers",
+    "game24_cot",
+    "parse_state",
+    "tree_of_thoughts",
+]
 
 _STEP_RE = re.compile(
     r"(-?\d+(?:/\d+)?)\s*([+\-*/×÷x])\s*(-?\d+(?:/\d+)?)\s*=\s*(-?\d+(?:/\d+)?)")
@@ -179,7 +189,7 @@ class Attempt:
 def game24_cot(numbers: Sequence[int], backend: Backend, *, k: int = 1,
                temperature: float = 0.0, max_tokens: int = 96, seed: int = 0) -> list[Attempt]:
     """k chain-of-thought attempts (two worked examples, then the puzzle), each checked exactly."""
-    from ..game24 import check_expression, extract_expression
+    from ..datasets.game24 import check_expression, extract_expression
 
     turns: list[Message] = []
     for q, a in COT_EXAMPLES:

