@@ -30,7 +30,8 @@ import time
 from pathlib import Path
 
 from itc_lab import Completion, Request
-from itc_lab.backends.embedded import EmbeddedBackend, find_model_file, find_server_binary
+from itc_lab.backends.embedded.backend import EmbeddedBackend
+from itc_lab.backends.embedded.process import find_model_file, find_server_binary
 from itc_lab.backends.recordings import RecordingStore
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -180,7 +181,7 @@ def store_section(n: int = 10_000) -> None:
 def payload_section() -> None:
     from itc_lab.charts import MAX_ROWS, vote_chart
     from itc_lab.search import bfs
-    from itc_lab.trees import payload_size
+    from itc_lab.views.tree_view import payload_size
 
     tree = bfs(Wide(), beam_width=200, max_depth=3)
     size = payload_size(tree)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import time
 
+from itc_lab.charts.search import tree_graph
 from itc_lab.search import Evaluation, Proposal, bfs
-from itc_lab.trees import payload_size, tree_graph, tree_payload
+from itc_lab.views.tree_view import payload_size, tree_payload
 
 PROPOSER_TEXT = "13 - 9 = 4 (left: 4 4 10)\n" * 8  # about 200 characters, like a real proposal
 EVALUATOR_TEXT = "4 4 10: (10 - 4) * 4 = 24. sure\n" * 2

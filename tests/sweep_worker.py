@@ -13,7 +13,7 @@ from pathlib import Path
 
 from itc_lab.backends.base import LiveBackend
 from itc_lab.datasets import Problem
-from itc_lab.sweep import Arm, Sweep
+from itc_lab.experiments.sweep import Arm, Sweep
 from itc_lab.types import Completion, Request, Token
 
 FAIL_MARK = "[fail]"

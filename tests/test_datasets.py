@@ -8,6 +8,8 @@ from types import SimpleNamespace
 import pytest
 
 from itc_lab import datasets as D
+from itc_lab.datasets import arith as DA
+from itc_lab.datasets import base as DB
 from itc_lab.answers import extract_answer, normalize_number
 from itc_lab.datasets import Dataset, Problem, available, evaluate, load, register_dataset
 
@@ -128,7 +130,7 @@ def test_bad_n_and_seed_are_explained(kwargs, words):
 
 
 def test_register_dataset_like_an_extension(monkeypatch):
-    monkeypatch.setattr(D, "_REGISTRY", dict(D._REGISTRY))
+    monkeypatch.setattr(DB, "_REGISTRY", dict(DB._REGISTRY))
 
     def tiny(n=None, seed=0, **knobs):
         problems = (Problem("t-1", "2 + 2 = ?", "4", solution="2 + 2 = 4. The answer is 4."),
@@ -176,7 +178,7 @@ def test_arith_answers_recomputed_from_the_expression(knobs):
 
 
 def test_arith_knobs_and_presets():
-    for difficulty, preset in D.ARITH_PRESETS.items():
+    for difficulty, preset in DA.ARITH_PRESETS.items():
         ds = load("arith", n=40, seed=0, difficulty=difficulty)
         assert {p.meta["difficulty"] for p in ds} == {difficulty}
         for key, value in preset.items():
@@ -211,17 +213,17 @@ def test_arith_curated_answers_recomputed():
 
 
 def test_arith_curated_file_is_checked_when_loading(tmp_path, monkeypatch):
-    lines = Path(D.data_dir(), D.CURATED_FILE).read_text(encoding="utf-8").splitlines()
+    lines = Path(D.data_dir(), DA.CURATED_FILE).read_text(encoding="utf-8").splitlines()
     record = json.loads(lines[0])
     record["answer"] = "13"
-    (tmp_path / D.CURATED_FILE).write_text(json.dumps(record) + "\n", encoding="utf-8")
-    monkeypatch.setattr(D, "data_dir", lambda: tmp_path)
-    D._curated_problems.cache_clear()
+    (tmp_path / DA.CURATED_FILE).write_text(json.dumps(record) + "\n", encoding="utf-8")
+    monkeypatch.setattr(DB, "data_dir", lambda: tmp_path)
+    DA._curated_problems.cache_clear()
     try:
         with pytest.raises(ValueError, match=r"line 1: the expression '7 \+ 5' gives 12"):
-            D._curated_problems()
+            DA._curated_problems()
     finally:
-        D._curated_problems.cache_clear()
+        DA._curated_problems.cache_clear()
 
 
 def test_arith_curated_n_is_a_seeded_sample():
@@ -236,7 +238,7 @@ def test_arith_curated_n_is_a_seeded_sample():
 
 @pytest.mark.parametrize("words", [2, 3, 4])
 def test_last_letters_answers_recomputed_from_the_names(words):
-    first, last = D._names()
+    first, last = DB.name_lists()
     for p in load("last-letters", n=100, seed=7, words=words):
         names = p.meta["names"]
         assert len(names) == words == p.meta["words"]
@@ -435,7 +437,7 @@ def test_readme_indexes_every_dataset():
 
 
 def test_names_list():
-    first, last = D._names()
+    first, last = DB.name_lists()
     assert len(first) >= 150 and len(last) >= 100
     assert len(set(first)) == len(first) and len(set(last)) == len(last)
     assert all(n.isascii() and n.isalpha() and n[0].isupper() for n in first + last)
@@ -446,6 +448,6 @@ def test_names_list():
 def test_data_dir_prefers_the_installed_package(monkeypatch, tmp_path):
     assert (D.data_dir() / "README.md").is_file()
     fake = SimpleNamespace(submodule_search_locations=[str(tmp_path)], origin=None)
-    monkeypatch.setattr(D.importlib.util, "find_spec",
+    monkeypatch.setattr(DB.importlib.util, "find_spec",
                         lambda name: fake if name == "itc_lab._datasets" else None)
     assert D.data_dir() == tmp_path

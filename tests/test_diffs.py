@@ -8,7 +8,8 @@ import random
 import pytest
 import traitlets
 
-from itc_lab.diffs import DiffView, diff_rounds, diff_stats, tokenize, word_diff
+from itc_lab.analysis.diffs import diff_rounds, diff_stats, tokenize, word_diff
+from itc_lab.views.diff_view import DiffView
 
 ALPHABET = [*"abc xyz  \n\t.,!?é日本🙂👍🏽\u200b", "word", "the ", "\r\n", "ß", "İ"]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from itc_lab.diffs import DiffView
+from itc_lab.views.diff_view import DiffView
 
 from .browser_support import ARTIFACTS, IMG_XSS, open_page
 

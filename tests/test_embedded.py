@@ -8,7 +8,8 @@ import warnings
 import pytest
 
 from itc_lab import BackendError, Request
-from itc_lab.backends.embedded import EmbeddedBackend, EngineRestartedWarning
+from itc_lab.backends.embedded.backend import EmbeddedBackend
+from itc_lab.backends.embedded.process import EngineRestartedWarning
 
 pytestmark = pytest.mark.embedded
 
@@ -172,7 +173,7 @@ def test_more_samples_than_slots_and_scattered_seeds(engine):
 
 
 def test_consecutive_groups():
-    from itc_lab.backends.embedded import consecutive_groups
+    from itc_lab.backends.embedded.slots import consecutive_groups
 
     assert consecutive_groups([0, 1, 2, 3], 8) == [[0, 1, 2, 3]]
     assert consecutive_groups([0, 1, 2, 3, 4], 2) == [[0, 1], [2, 3], [4]]
@@ -243,7 +244,7 @@ def test_a_request_names_the_slot_that_holds_its_prompt():
 def test_slot_pool_packs_requests_and_waits_for_room():
     import threading
 
-    from itc_lab.backends.embedded import SlotPool
+    from itc_lab.backends.embedded.slots import SlotPool
 
     pool = SlotPool(4)
     named, taken, gen = pool.acquire(2, "alpha")
@@ -278,7 +279,7 @@ def test_slot_pool_packs_requests_and_waits_for_room():
 
 def _pool_with(prompts):
     """A pool of 8 free slots whose slots hold these prompts (slot -> prompt)."""
-    from itc_lab.backends.embedded import SlotPool
+    from itc_lab.backends.embedded.slots import SlotPool
 
     pool = SlotPool(8)
     held = [pool.acquire(1, "") for _ in range(8)]
@@ -305,7 +306,7 @@ def test_slot_pool_weighs_a_cached_prompt_against_the_span_of_streams():
 
 
 def test_shared_start():
-    from itc_lab.backends.embedded import _shared_start
+    from itc_lab.backends.embedded.slots import _shared_start
 
     for a, b in [("", ""), ("abc", ""), ("abc", "abd"), ("abc", "abc"), ("abcdef", "abc"),
                  ("x" * 999 + "a", "x" * 999 + "b"), ("q", "r")]:

@@ -22,18 +22,10 @@ import nbformat
 import pytest
 
 import itc_lab
-from itc_lab import exercises
+from itc_lab.exercises import packs as exercises
+from itc_lab.analysis.scaling import fit_log_linear
 from itc_lab.connect import lessons_dir
 from itc_lab.datasets import evaluate
-from itc_lab.exercise_build import (
-    add_exercises_command,
-    build,
-    lesson_files,
-    render_code,
-    render_prompt,
-    run_exercises_command,
-    sync,
-)
 from itc_lab.exercises import (
     ExercisePackError,
     catalog,
@@ -45,7 +37,15 @@ from itc_lab.exercises import (
     register_pack,
     require,
 )
-from itc_lab.scaling import fit_log_linear
+from itc_lab.exercises.build import (
+    add_exercises_command,
+    build,
+    lesson_files,
+    render_code,
+    render_prompt,
+    run_exercises_command,
+    sync,
+)
 from itc_lab.types import Completion, Token
 
 REPO = Path(__file__).resolve().parents[1]
@@ -640,7 +640,7 @@ def test_sync_rewrites_and_adds_exercise_cells(tmp_path, monkeypatch):
 
 
 def test_every_public_name_is_listed():
-    from itc_lab import exercise_build
+    from itc_lab.exercises import build as exercise_build
 
     for module in (exercises, exercise_build):
         public = {n for n, v in vars(module).items() if not n.startswith("_")
@@ -659,7 +659,7 @@ def _nbval(notebook: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_solution_notebooks_pass_nbval_and_student_notebooks_fail_until_solved(tmp_path):
-    from itc_lab.exercise_build import build
+    from itc_lab.exercises.build import build
 
     build(tmp_path, lessons=["00"], nbgrader=True)
     solution = tmp_path / "solutions" / "00_meet_your_model.ipynb"

@@ -6,9 +6,9 @@ from fractions import Fraction
 import pytest
 
 from itc_lab import datasets as D
-from itc_lab import game24 as G
+from itc_lab.datasets import game24 as G
 from itc_lab.answers import Answer
-from itc_lab.game24 import (
+from itc_lab.datasets.game24 import (
     canonical,
     check_answer,
     check_expression,

@@ -575,7 +575,7 @@ def test_registered_as_openai(httpserver: HTTPServer, fake: FakeOpenAI) -> None:
 
 @pytest.fixture(scope="module")
 def engine() -> Iterator[Any]:
-    from itc_lab.backends.embedded import EmbeddedBackend
+    from itc_lab.backends.embedded.backend import EmbeddedBackend
 
     with EmbeddedBackend(slots=4) as backend:
         backend.start()

@@ -11,18 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from itc_lab.analysis.latency import latency_percentiles, latency_table
 from itc_lab.backends.base import LiveBackend, OnResult
+from itc_lab.backends.budgeted import BudgetedBackend, BudgetExceeded
+from itc_lab.backends.caching import CachingBackend, cache_report
 from itc_lab.backends.recordings import RecordingStore
 from itc_lab.errors import BackendError
-from itc_lab.production import (
-    BudgetedBackend,
-    BudgetExceeded,
-    CachingBackend,
-    cache_report,
-    latency_percentiles,
-    latency_table,
-    thinking_share,
-)
+from itc_lab.techniques.thinking import thinking_share
 from itc_lab.types import Completion, CostModel, Request
 
 

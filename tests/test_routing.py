@@ -12,9 +12,7 @@ from typing import Any
 import pytest
 
 from itc_lab.analysis import majority_vote
-from itc_lab.answers import Answer
-from itc_lab.datasets import Problem
-from itc_lab.routing import (
+from itc_lab.analysis.routing import (
     ESTIMATORS,
     Pool,
     PoolSample,
@@ -29,9 +27,11 @@ from itc_lab.routing import (
     low_confidence,
     pools_from_records,
     pools_from_results,
-    router_chart,
     tune_router,
 )
+from itc_lab.answers import Answer
+from itc_lab.charts.routing import router_chart
+from itc_lab.datasets import Problem
 from itc_lab.techniques.base import Sample, TechniqueResult
 from itc_lab.types import Completion, Request, Token
 

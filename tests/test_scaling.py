@@ -9,21 +9,18 @@ from typing import Any
 
 import pytest
 
-from itc_lab.scaling import (
-    SIMULATED_SUFFIX,
-    ComputeOptimalReport,
+from itc_lab.analysis.compute_optimal import ComputeOptimalReport, compute_optimal, difficulty_bins
+from itc_lab.analysis.scaling import (
     LogLinearFit,
     SaturatingFit,
     aggregate,
-    compute_optimal,
-    compute_optimal_chart,
-    difficulty_bins,
     fit_log_linear,
     fit_saturating,
     fit_series,
     pareto_frontier,
-    scaling_chart,
 )
+from itc_lab.charts.compute_optimal import compute_optimal_chart
+from itc_lab.charts.scaling import SIMULATED_SUFFIX, scaling_chart
 
 XS = [2.0 ** i for i in range(11)]  # 1 … 1024 samples or tokens
 

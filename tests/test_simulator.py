@@ -12,16 +12,10 @@ import pytest
 
 from itc_lab import datasets
 from itc_lab.analysis import maj_at_k, majority_vote, pass_at_k
+from itc_lab.analysis.theory import theory_maj_at_k, theory_maj_limit, theory_pass_at_k
 from itc_lab.answers import extract_answer, normalize_number
 from itc_lab.backends.base import Backend
-from itc_lab.simulator import (
-    BACKEND_NAME,
-    SimulatedModel,
-    SimulatedProblem,
-    theory_maj_at_k,
-    theory_maj_limit,
-    theory_pass_at_k,
-)
+from itc_lab.backends.simulated import BACKEND_NAME, SimulatedModel, SimulatedProblem
 from itc_lab.techniques import self_consistency
 from itc_lab.types import Message, Request
 

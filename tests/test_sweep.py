@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import pytest
 
 from itc_lab.datasets import Dataset, Problem
-from itc_lab.sweep import (
+from itc_lab.experiments.sweep import (
     ROW_FIELDS,
     Arm,
     Sweep,

@@ -11,19 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from itc_lab.analysis.steps import STEP_WORDS, segment_steps, step_starts
+from itc_lab.analysis.tokens import NO_LOGPROBS_NOTE, token_rows
 from itc_lab.types import Alternative, Completion, Token
-from itc_lab.widgets import (
-    NO_LOGPROBS_NOTE,
-    STEP_WORDS,
-    TraceList,
-    TraceView,
-    bundle_esm,
-    frontend_dir,
-    segment_steps,
-    step_starts,
-    token_rows,
-    trace_payload,
-)
+from itc_lab.views.base import bundle_esm, frontend_dir
+from itc_lab.views.trace_view import TraceList, TraceView, trace_payload
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 XSS = "<script>alert(1)</script>"

@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 
+from itc_lab.analysis.tokens import confidence_band
 from itc_lab.types import Alternative, Completion, Token
-from itc_lab.widgets import TraceList, TraceView, frontend_dir, confidence_band
+from itc_lab.views.base import frontend_dir
+from itc_lab.views.trace_view import TraceList, TraceView
 
 from .browser_support import ARTIFACTS, IMG_XSS, SCRIPT_XSS, open_page
 

@@ -11,16 +11,9 @@ from typing import Any
 import graphviz
 import pytest
 
+from itc_lab.charts.search import tree_graph, value_colour
 from itc_lab.search import Node, SearchTree
-from itc_lab.trees import (
-    STEP_CHARS,
-    TreeView,
-    payload_size,
-    tree_graph,
-    tree_payload,
-    value_colour,
-    visible_ids,
-)
+from itc_lab.views.tree_view import STEP_CHARS, TreeView, payload_size, tree_payload, visible_ids
 
 # -- Trees used here and in test_trees_browser.py ------------------------------------------------
 

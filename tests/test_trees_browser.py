@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from itc_lab.trees import TreeView, visible_ids
-from itc_lab.widgets import frontend_dir
+from itc_lab.views.base import frontend_dir
+from itc_lab.views.tree_view import TreeView, visible_ids
 
 from .browser_support import ARTIFACTS, open_page
 from .test_trees import NASTY, big_tree, small_tree

@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from itc_lab.verification import (
+from itc_lab.analysis.verification import (
     FLIP_KEYS,
     best_of_n_curve,
     flip_rows,
     flip_table,
     judge_report,
 )
-from itc_lab.verification_charts import (
+from itc_lab.charts.verification import (
     FLIP_COLORS,
     best_of_n_chart,
     calibration_chart,

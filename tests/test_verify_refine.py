@@ -9,10 +9,10 @@ import pytest
 import itc_lab
 from itc_lab import Alternative, Completion, Request, Token, datasets
 from itc_lab.backends.base import LiveBackend
+from itc_lab.datasets.writing import feedback_from_checks, score_text
 from itc_lab.techniques.judge import llm_judge
 from itc_lab.techniques.self_correction import self_correct
 from itc_lab.techniques.self_refine import self_refine
-from itc_lab.writing import feedback_from_checks, score_text
 
 
 class Replies(LiveBackend):

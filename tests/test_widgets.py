@@ -6,20 +6,18 @@ import math
 
 import pytest
 
-from itc_lab.types import Alternative, Completion, CostModel, Token, Usage
-from itc_lab.widgets import (
+from itc_lab.analysis.tokens import (
     HIGH_FROM,
     LOW_BELOW,
     NO_LOGPROBS_NOTE,
-    TokenView,
-    UsageView,
-    frontend_dir,
     confidence_band,
     lowest_tokens,
-    show,
     token_rows,
-    usage_summary,
 )
+from itc_lab.types import Alternative, Completion, CostModel, Token, Usage
+from itc_lab.views.base import frontend_dir
+from itc_lab.views.token_view import TokenView, show
+from itc_lab.views.usage_view import UsageView, usage_summary
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 XSS = "<script>alert(1)</script>"

@@ -13,8 +13,11 @@ from typing import Any
 
 import pytest
 
+from itc_lab.analysis.tokens import confidence_band
 from itc_lab.types import Alternative, Completion, CostModel, Token, Usage
-from itc_lab.widgets import TokenView, UsageView, frontend_dir, confidence_band
+from itc_lab.views.base import frontend_dir
+from itc_lab.views.token_view import TokenView
+from itc_lab.views.usage_view import UsageView
 
 from .browser_support import ARTIFACTS, IMG_XSS, SCRIPT_XSS, open_page
 

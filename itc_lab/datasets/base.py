@@ -283,7 +283,7 @@ def data_dir() -> Path:
             return Path(next(iter(spec.submodule_search_locations)))
         if spec.origin:
             return Path(spec.origin).parent
-    return Path(__file__).resolve().parents[1] / "datasets"
+    return Path(__file__).resolve().parents[2] / "datasets"
 
 def read_data_file(filename: str) -> str:
     """A data file's text, or an error that says how to restore it."""

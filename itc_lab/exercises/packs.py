@@ -394,7 +394,7 @@ def builtin_pack_dir() -> Path:
             return candidate
     except (ModuleNotFoundError, TypeError, ValueError):
         pass
-    return Path(__file__).resolve().parents[1] / "lessons" / "exercises"
+    return Path(__file__).resolve().parents[2] / "lessons" / "exercises"
 
 
 def register_pack(path: str | os.PathLike[str]) -> Path:

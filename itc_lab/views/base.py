@@ -27,7 +27,7 @@ def frontend_dir() -> Path:
         candidates.extend(Path(p) for p in spec.submodule_search_locations or ())
         if spec.origin:
             candidates.append(Path(spec.origin).parent)
-    source_tree = Path(__file__).resolve().parents[1] / "widgets"
+    source_tree = Path(__file__).resolve().parents[2] / "widgets"
     candidates.append(source_tree)
     for folder in candidates:
         if (folder / "token_view.js").is_file():
