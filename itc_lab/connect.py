@@ -20,8 +20,8 @@ from .backends.registry import BACKENDS, create_backend
 from .errors import BackendUnavailable
 
 __all__ = [
-    "Choice",
     "DEFAULT_OLLAMA_MODEL",
+    "Choice",
     "connect",
     "lessons_dir",
     "recording_path",

@@ -8,10 +8,10 @@ from types import SimpleNamespace
 import pytest
 
 from itc_lab import datasets as D
-from itc_lab.datasets import arith as DA
-from itc_lab.datasets import base as DB
 from itc_lab.answers import extract_answer, normalize_number
 from itc_lab.datasets import Dataset, Problem, available, evaluate, load, register_dataset
+from itc_lab.datasets import arith as DA
+from itc_lab.datasets import base as DB
 
 BUILT_IN = ("arith", "arith-curated", "last-letters", "coin-flip")
 GENERATED = ("arith", "last-letters", "coin-flip")

@@ -22,7 +22,6 @@ import nbformat
 import pytest
 
 import itc_lab
-from itc_lab.exercises import packs as exercises
 from itc_lab.analysis.scaling import fit_log_linear
 from itc_lab.connect import lessons_dir
 from itc_lab.datasets import evaluate
@@ -37,6 +36,7 @@ from itc_lab.exercises import (
     register_pack,
     require,
 )
+from itc_lab.exercises import packs as exercises
 from itc_lab.exercises.build import (
     add_exercises_command,
     build,

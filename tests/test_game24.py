@@ -6,8 +6,8 @@ from fractions import Fraction
 import pytest
 
 from itc_lab import datasets as D
-from itc_lab.datasets import game24 as G
 from itc_lab.answers import Answer
+from itc_lab.datasets import game24 as G
 from itc_lab.datasets.game24 import (
     canonical,
     check_answer,

@@ -125,3 +125,53 @@ def test_check_gives_feedback_and_never_raises_for_wrong_answers(problems):
     assert not itc_lab.check("02-pass-at-k", "lots", 16, 4, 4)
     with pytest.raises(ValueError, match="known:"):
         itc_lab.check("99-nope", 1)
+
+
+def test_every_technique_is_registered_and_runs_through_evaluate():
+    """All nine techniques share one signature, so evaluate() runs each by name."""
+    from itc_lab.techniques import TECHNIQUES, TechniqueResult, evaluate
+
+    assert sorted(TECHNIQUES) == sorted([
+        "direct", "zero_shot_cot", "few_shot_cot", "self_consistency", "llm_judge",
+        "self_correct", "self_refine", "tree_of_thoughts", "game24_cot"])
+    arith = datasets.load("arith", n=5, seed=0, difficulty=1)
+    puzzles = datasets.load("game24", n=2, seed=0, difficulty=1)
+    writing = datasets.load("constrained-writing", n=2, seed=0)
+    config = {
+        "direct": (arith, {"dataset": arith, "shots": 2}), "zero_shot_cot": (arith, {}),
+        "few_shot_cot": (arith, {"dataset": arith, "shots": 2}),
+        "self_consistency": (arith, {"dataset": arith, "k": 3, "temperature": 0.8,
+                                      "shots": 2}),
+        "llm_judge": (arith, {"solution": "The answer is 4."}),
+        "self_correct": (arith, {"dataset": arith, "rounds": 1, "shots": 2}),
+        "self_refine": (writing, {"rounds": 1, "critic": "checker"}),
+        "tree_of_thoughts": (puzzles, {"budget_calls": 4, "max_depth": 2}),
+        "game24_cot": (puzzles, {"k": 2}),
+    }
+    assert set(config) == set(TECHNIQUES)
+    for name, (problems, kwargs) in config.items():
+        backend = _Echo()
+        results = evaluate(name, problems, backend, progress=False, **kwargs)
+        assert len(results) == len(problems), name
+        for problem, result in zip(problems, results, strict=True):
+            assert isinstance(result, TechniqueResult), name
+            assert result.technique == name and result.problem.id == problem.id
+            assert isinstance(result.correct, bool) and result.tokens >= 0
+        assert backend.calls, f"{name} never asked the model"
+
+
+class _Echo(LiveBackend):
+    """Answers every request with a fixed sentence and records the calls."""
+
+    name = "echo"
+
+    def __init__(self) -> None:
+        self.model = "echo"
+        self.concurrency = 2
+        self.calls: list[Request] = []
+
+    def _sample(self, request: Request) -> Completion:
+        self.calls.append(request)
+        text = "blue river. The answer is 4."
+        return Completion(text=text, model=self.model, backend=self.name, seed=request.seed,
+                          tokens=(Token(text, -0.5),), prompt_tokens=3, completion_tokens=1)

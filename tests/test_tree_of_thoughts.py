@@ -64,9 +64,14 @@ def test_bfs_with_a_perfect_proposer_finds_24():
         numbers = request.messages[-1].content.split("Input: ")[-1].split("\n")[0]
         return steps.get(numbers, "")
 
-    tree = tree_of_thoughts([4, 9, 10, 13], Script(reply), algorithm="bfs", judge="exact",
-                            beam_width=2, max_depth=3, budget_calls=20)
+    result = tree_of_thoughts([4, 9, 10, 13], Script(reply), algorithm="bfs", judge="exact",
+                              beam_width=2, max_depth=3, budget_calls=20)
+    tree = result.tree
     assert tree.solution_id is not None
+    assert result.correct and result.answer == "4 * 6 = 24"
+    assert result.tokens == tree.spent["tokens"] > 0
+    assert result.technique == "tree_of_thoughts" and result.problem.meta["numbers"] == [4, 9, 10,
+                                                                                         13]
     assert [n.step for n in tree.solution_path()][1:] == ["13 - 9 = 4", "10 - 4 = 6",
                                                             "4 * 6 = 24"]
     with pytest.raises(ValueError, match="choose one of bfs"):
@@ -75,12 +80,15 @@ def test_bfs_with_a_perfect_proposer_finds_24():
 
 def test_chain_of_thought_attempts_are_checked_exactly():
     backend = Script(lambda r: "13 - 9 = 4\n10 - 4 = 6\nAnswer: (13 - 9) * (10 - 4) = 24")
-    [ok] = game24_cot([4, 9, 10, 13], backend)
+    result = game24_cot([4, 9, 10, 13], backend)
+    [ok] = result.attempts
     assert ok.ok and ok.expression is not None
+    assert result.correct and result.answer == ok.expression and result.samples[0].correct
     bad = game24_cot([4, 9, 10, 13], Script(lambda r: "Answer: 4 * 9 - 10 - 13 = 24"), k=2)
-    assert not any(a.ok for a in bad) and "not 24" in bad[0].reason
-    assert game24_cot([4, 9, 10, 13], Script(lambda r: "no idea"))[0].reason == (
-        "no expression found")
+    assert not bad.correct and not any(s.correct for s in bad.samples)
+    assert "not 24" in bad.attempts[0].reason and len(bad.samples) == 2
+    none = game24_cot([4, 9, 10, 13], Script(lambda r: "no idea"))
+    assert none.attempts[0].reason == "no expression found" and none.answer is None
 
 
 def test_game24_exercise():

@@ -56,6 +56,7 @@ def test_self_refine_with_checker_feedback_stops_when_met():
     assert run.drafts == ("zzz", good)
     assert run.scores[-1] == 1.0 and run.scores[0] < 1.0
     assert run.stopped == "met" and len(run.feedback) == 1
+    assert run.correct and run.answer == good and len(run.samples) == 2
     assert "is missing" in run.feedback[0]
     with pytest.raises(ValueError, match="critic must be"):
         self_refine(task, backend, critic="teacher")
@@ -66,6 +67,7 @@ def test_self_refine_stops_when_the_model_critic_finds_nothing():
     backend = Replies(["zzz", "All constraints are met."])
     run = self_refine(task, backend, rounds=3, critic="model")
     assert run.stopped == "no feedback" and run.drafts == ("zzz",)
+    assert not run.correct and len(run.samples) == 2  # the draft and the critic's reply
 
 
 def test_self_correction_records_every_round():
@@ -75,7 +77,8 @@ def test_self_correction_records_every_round():
     backend = Replies([f"The answer is {wrong}.", f"Sorry. The answer is {p.answer}.",
                        f"The answer is {wrong}."])
     run = self_correct(p, backend, dataset=problems, rounds=2)
-    assert run.correct == [False, True, False]
+    assert run.correct_by_round == [False, True, False]
+    assert not run.correct and run.answer == wrong and len(run.rounds) == 3
     last = backend.requests[-1].messages
     assert last[-1].content.startswith("Review your answer") and last[-2].role == "assistant"
 
@@ -85,9 +88,13 @@ def test_judge_score_is_yes_against_no():
     tok = Token("Yes", math.log(0.6), (Alternative("Yes", math.log(0.6)),
                                        Alternative(" no", math.log(0.2)),
                                        Alternative("Maybe", math.log(0.1))))
-    v = llm_judge(problems[0], "The answer is 3.", Replies(["Yes"], tok))
-    assert v.score == pytest.approx(0.75)
-    assert llm_judge(problems[0], "x", Replies(["hmm"])).score == 0.5
+    p = problems[0]
+    v = llm_judge(p, Replies(["Yes"], tok), solution="The answer is 3.")
+    assert v.score == pytest.approx(0.75) and v.answer == "yes" and v.text == "Yes"
+    assert v.correct == p.check("The answer is 3.")  # a "yes" is right only for a right answer
+    right = llm_judge(p, Replies(["Yes"], tok), solution=f"The answer is {p.answer}.")
+    assert right.correct
+    assert llm_judge(p, Replies(["hmm"]), solution="x").score == 0.5
 
 
 def test_exercises_of_lessons_04_and_05():

@@ -20,6 +20,9 @@ from .compute_optimal import (
 )
 from .diffs import diff_rounds, diff_stats, tokenize, word_diff
 from .latency import PERCENTILES, latency_percentiles, latency_table
+from .refinement import (
+    scores_by_round,
+)
 from .routing import (
     COST_FIELDS,
     ESTIMATORS,
@@ -80,30 +83,30 @@ from .voting import (
 
 __all__ = [
     "ALLOCATIONS",
-    "Band",
-    "BinChoice",
     "COST_FIELDS",
     "CURVE_KINDS",
     "C_RANGE",
-    "ComputeOptimalReport",
-    "Decision",
     "ESTIMATORS",
-    "Estimator",
     "FLIP_KEYS",
     "HIGH_FROM",
     "LOW_BELOW",
-    "LogLinearFit",
     "MAX_STEPS",
     "METRICS",
     "NO_LOGPROBS_NOTE",
     "OPTIMAL_LABEL",
     "PERCENTILES",
+    "STEP_WORDS",
+    "Band",
+    "BinChoice",
+    "ComputeOptimalReport",
+    "Decision",
+    "Estimator",
+    "LogLinearFit",
     "PolicyPoint",
     "Pool",
     "PoolSample",
     "Router",
     "RouterReport",
-    "STEP_WORDS",
     "SaturatingFit",
     "Strategy",
     "accuracy_at_compute",
@@ -144,6 +147,7 @@ __all__ = [
     "pass_at_k",
     "pools_from_records",
     "pools_from_results",
+    "scores_by_round",
     "segment_steps",
     "step_starts",
     "theory_maj_at_k",

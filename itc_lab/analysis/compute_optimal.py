@@ -11,9 +11,9 @@ from .._checks import finite, row_field, row_number, truth_value
 
 __all__ = [
     "ALLOCATIONS",
+    "OPTIMAL_LABEL",
     "BinChoice",
     "ComputeOptimalReport",
-    "OPTIMAL_LABEL",
     "PolicyPoint",
     "Strategy",
     "compute_optimal",

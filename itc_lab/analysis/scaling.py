@@ -1,4 +1,5 @@
-"""Accuracy against compute: scaling-curve fits, aggregation of sweep rows and the Pareto frontier. Introduced in lesson 06."""
+"""Accuracy against compute: scaling-curve fits, aggregation of sweep rows and the Pareto frontier.
+Introduced in lesson 06."""
 
 from __future__ import annotations
 

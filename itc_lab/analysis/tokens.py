@@ -1,4 +1,5 @@
-"""Token confidence: probability bands, per-token rows and the least likely tokens. Introduced in lesson 00."""
+"""Token confidence: probability bands, per-token rows and the least likely tokens. Introduced in
+lesson 00."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from typing import Any, Literal
 from ..types import Completion, Token
 
 __all__ = [
-    "Band",
     "HIGH_FROM",
     "LOW_BELOW",
     "NO_LOGPROBS_NOTE",
+    "Band",
     "confidence_band",
     "logprob_note",
     "lowest_tokens",

@@ -1,4 +1,5 @@
-"""Pictures of analysis.scaling: accuracy against compute with fits and the frontier. Introduced in lesson 06."""
+"""Pictures of analysis.scaling: accuracy against compute with fits and the frontier. Introduced in
+lesson 06."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Pictures of analysis.voting: votes, accuracy against samples or cost, early stopping. Introduced in lesson 02."""
+"""Pictures of analysis.voting: votes, accuracy against samples or cost, early stopping. Introduced
+in lesson 02."""
 
 from __future__ import annotations
 

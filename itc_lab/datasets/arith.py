@@ -1,4 +1,5 @@
-"""The arith and arith-curated datasets: generated and curated word problems, and a safe evaluator. Introduced in lesson 01."""
+"""The arith and arith-curated datasets: generated and curated word problems, and a safe evaluator.
+Introduced in lesson 01."""
 
 from __future__ import annotations
 

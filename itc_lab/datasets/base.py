@@ -15,9 +15,9 @@ from ..answers import KINDS, Answer, is_correct, normalize_number, normalize_tex
 
 __all__ = [
     "DEFAULT_SIZE",
+    "MAX_SIZE",
     "Dataset",
     "DatasetFactory",
-    "MAX_SIZE",
     "Problem",
     "available",
     "data_dir",

@@ -46,10 +46,10 @@ from ..answers import Answer
 from .base import Dataset, Problem, dataset_card, no_more_knobs, register_dataset
 
 __all__ = [
-    "Game24Problem",
     "MAX_LENGTH",
     "MAX_NUMBERS",
     "TARGET",
+    "Game24Problem",
     "canonical",
     "check_answer",
     "check_expression",

@@ -17,10 +17,10 @@ from ..answers import Answer
 from .base import Dataset, Problem, register_dataset
 
 __all__ = [
-    "Check",
     "LETTERS",
     "TOPICS",
     "WORDS",
+    "Check",
     "WritingProblem",
     "feedback_from_checks",
     "score_text",

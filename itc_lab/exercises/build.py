@@ -35,9 +35,9 @@ from .packs import (
 )
 
 __all__ = [
+    "VERSIONS",
     "ExerciseScore",
     "NotebookGrade",
-    "VERSIONS",
     "add_exercises_command",
     "build",
     "format_grades",

@@ -42,12 +42,12 @@ from typing import Any
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "GRADE_REPORT_ENV",
+    "PACKS_ENV",
     "Exercise",
     "ExerciseCheck",
     "ExercisePackError",
     "Feedback",
-    "GRADE_REPORT_ENV",
-    "PACKS_ENV",
     "Verdict",
     "builtin_pack_dir",
     "catalog",

@@ -1,4 +1,5 @@
-"""Experiments: resumable sweeps of techniques over datasets and budgets. Introduced in lesson 06."""
+"""Experiments: resumable sweeps of techniques over datasets and budgets. Introduced in
+lesson 06."""
 
 from .sweep import (
            ROW_FIELDS,

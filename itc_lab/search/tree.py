@@ -1,4 +1,5 @@
-"""The search tree: proposals, evaluations, nodes and the SearchTree result. Introduced in lesson 03."""
+"""The search tree: proposals, evaluations, nodes and the SearchTree result. Introduced in lesson
+03."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from typing import Any, Protocol, runtime_checkable
 from .._checks import known_fields
 
 __all__ = [
+    "STATUSES",
+    "STOP_REASONS",
     "Evaluation",
     "Node",
     "Proposal",
-    "STATUSES",
-    "STOP_REASONS",
     "SearchProblem",
     "SearchTree",
     "check_tokens",

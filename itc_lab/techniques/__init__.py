@@ -1,6 +1,9 @@
 """Techniques: one file each, one signature ``technique(problem, backend, **config)``.
 
-``TECHNIQUES`` maps a name to its function; ``register_technique`` adds one (built-ins use it too).
+Every technique returns a ``TechniqueResult`` (or a subclass with its own extra fields:
+``Verdict``, ``SelfCorrection``, ``Refinement``, ``SearchResult``, ``Game24Attempts``), so
+``evaluate()`` and ``itc_lab.experiments.Sweep`` run any of them. ``TECHNIQUES`` maps a name to
+its function; ``register_technique`` adds one (the built-ins are registered the same way).
 """
 
 from __future__ import annotations
@@ -13,17 +16,32 @@ from ..datasets.base import Problem
 from .base import Sample, TechniqueResult
 from .cot import few_shot_cot, zero_shot_cot
 from .direct import direct
+from .judge import Verdict, llm_judge
 from .self_consistency import self_consistency
+from .self_correction import SelfCorrection, self_correct
+from .self_refine import Refinement, self_refine
+from .tree_of_thoughts import Game24Attempts, SearchResult, game24_cot, tree_of_thoughts
 
 __all__ = [
     "TECHNIQUES",
+    "Game24Attempts",
+    "Refinement",
     "Sample",
+    "SearchResult",
+    "SelfCorrection",
+    "Technique",
     "TechniqueResult",
+    "Verdict",
     "direct",
     "evaluate",
     "few_shot_cot",
+    "game24_cot",
+    "llm_judge",
     "register_technique",
     "self_consistency",
+    "self_correct",
+    "self_refine",
+    "tree_of_thoughts",
     "zero_shot_cot",
 ]
 
@@ -38,9 +56,9 @@ def register_technique(name: str, fn: Technique, *, replace: bool = False) -> No
     TECHNIQUES[name] = fn
 
 
-for _name, _fn in (("direct", direct), ("zero_shot_cot", zero_shot_cot),
-                   ("few_shot_cot", few_shot_cot), ("self_consistency", self_consistency)):
-    register_technique(_name, _fn)
+for _fn in (direct, zero_shot_cot, few_shot_cot, self_consistency, llm_judge, self_correct,
+            self_refine, tree_of_thoughts, game24_cot):
+    register_technique(_fn.__name__, _fn)
 
 
 def evaluate(technique: str | Technique, problems: Iterable[Problem], backend: Backend, *,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from ..backends.base import Backend
 from ..datasets.base import Dataset, Problem
 from ..types import Message, Request
-from .base import Sample, few_shot_messages, grade
+from .base import Sample, TechniqueResult, few_shot_messages, grade
 
 __all__ = [
     "REVIEW_PROMPT",
@@ -23,20 +23,20 @@ REVIEW_PROMPT = ("Review your answer above. If it is wrong, correct it. Explain 
                  "with \"The answer is N.\"")
 
 
-@dataclass(frozen=True)
-class SelfCorrection:
-    """The answers of every round: ``rounds[0]`` is the first answer."""
-
-    problem: Problem
-    rounds: tuple[Sample, ...]
+@dataclass(frozen=True, kw_only=True)
+class SelfCorrection(TechniqueResult):
+    """The answer of every round: ``samples[0]`` is the first answer, ``samples[-1]`` the last;
+    ``answer`` and ``correct`` are the last round's. Introduced in lesson 04."""
 
     @property
-    def correct(self) -> list[bool]:
-        return [s.correct for s in self.rounds]
+    def rounds(self) -> tuple[Sample, ...]:
+        """The answer of each round, first to last (the same as ``samples``)."""
+        return self.samples
 
     @property
-    def tokens(self) -> int:
-        return sum(s.completion.completion_tokens for s in self.rounds)
+    def correct_by_round(self) -> list[bool]:
+        """Whether each round's answer was right, first to last."""
+        return [s.correct for s in self.samples]
 
 
 def self_correct(problem: Problem, backend: Backend, *, dataset: Dataset, rounds: int = 2,
@@ -48,6 +48,7 @@ def self_correct(problem: Problem, backend: Backend, *, dataset: Dataset, rounds
     turns = list(few_shot_messages(dataset.exemplars(shots, exclude=problem, seed=seed),
                                    problem.question))
     out: list[Sample] = []
+    request = None
     for _ in range(rounds + 1):
         request = Request(messages=tuple(turns), temperature=0.0, max_tokens=max_tokens,
                           seed=seed, stop=("\n\n",))
@@ -55,4 +56,9 @@ def self_correct(problem: Problem, backend: Backend, *, dataset: Dataset, rounds
         out.append(sample)
         turns += [Message("assistant", sample.completion.text or "(no answer)"),
                   Message("user", REVIEW_PROMPT)]
-    return SelfCorrection(problem, tuple(out))
+    assert request is not None
+    last = out[-1]
+    return SelfCorrection(technique="self_correct", problem=problem, request=request,
+                          samples=tuple(out), answer=last.answer.value, correct=last.correct,
+                          config={"rounds": rounds, "shots": shots, "max_tokens": max_tokens,
+                                  "seed": seed})

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..answers import Answer
 from ..backends.base import Backend
 from ..datasets.writing import WritingProblem, feedback_from_checks, score_text
-from ..types import Message, Request
+from ..types import Completion, Message, Request
+from .base import Sample, TechniqueResult
 
 __all__ = [
     "MODEL_FEEDBACK_PROMPT",
@@ -24,26 +26,32 @@ REVISE_PROMPT = ("Task: {task}\nSentence: {draft}\nFeedback: {feedback}\nWrite a
                  "sentence that follows every rule. Reply with the sentence only.")
 
 
-@dataclass(frozen=True)
-class Refinement:
-    """Every draft, the feedback that followed it, and its measured score (0 to 1)."""
+@dataclass(frozen=True, kw_only=True)
+class Refinement(TechniqueResult):
+    """Every draft, the feedback that followed it, and its measured score (0 to 1).
 
-    problem: WritingProblem
+    ``samples`` holds every call in order (drafts and, with the model as critic, its feedback);
+    ``answer`` is the last draft and ``correct`` whether it meets every rule. Introduced in
+    lesson 05."""
+
     drafts: tuple[str, ...]
     feedback: tuple[str, ...]
     scores: tuple[float, ...]
-    tokens: int
     stopped: str
     """``"met"`` (all constraints met), ``"no feedback"`` (the critic found nothing) or
     ``"rounds"`` (ran out of rounds)."""
 
 
 def _ask(backend: Backend, content: str, max_tokens: int, seed: int,
-         temperature: float = 0.0) -> tuple[str, int]:
+         temperature: float = 0.0) -> tuple[Request, Completion]:
     request = Request(messages=(Message("user", content),), temperature=temperature,
                       max_tokens=max_tokens, seed=seed, stop=("\n\n",))
-    c = backend.generate(request)[0]
-    return c.text.strip(), c.completion_tokens
+    return request, backend.generate(request)[0]
+
+
+def _draft_sample(problem: WritingProblem, c: Completion) -> Sample:
+    text = c.text.strip()
+    return Sample(c, Answer(text, text, "text"), score_text(text, problem.meta)[0] == 1.0)
 
 
 def self_refine(problem: WritingProblem, backend: Backend, *, rounds: int = 3,
@@ -54,8 +62,10 @@ def self_refine(problem: WritingProblem, backend: Backend, *, rounds: int = 3,
     if critic not in ("model", "checker"):
         msg = f"critic must be 'model' or 'checker', not {critic!r}."
         raise ValueError(msg)
-    draft, tokens = _ask(backend, problem.question + " Reply with the sentence only.", 60, seed,
-                         temperature)
+    request, first = _ask(backend, problem.question + " Reply with the sentence only.", 60,
+                          seed, temperature)
+    calls = [_draft_sample(problem, first)]
+    draft = first.text.strip()
     drafts, feedback, scores = [draft], [], [score_text(draft, problem.meta)[0]]
     stopped = "rounds"
     for r in range(1, rounds + 1):
@@ -66,16 +76,23 @@ def self_refine(problem: WritingProblem, backend: Backend, *, rounds: int = 3,
         if critic == "checker":
             note = feedback_from_checks(checks)
         else:
-            note, used = _ask(backend, MODEL_FEEDBACK_PROMPT.format(
+            _, said = _ask(backend, MODEL_FEEDBACK_PROMPT.format(
                 task=problem.question, draft=draft), 80, seed)
-            tokens += used
+            note = said.text.strip()
+            calls.append(Sample(said, Answer(None, None, "none"), False))
         if "all constraints are met" in note.lower():
             stopped = "no feedback"
             break
-        draft, used = _ask(backend, REVISE_PROMPT.format(
+        _, revised = _ask(backend, REVISE_PROMPT.format(
             task=problem.question, draft=draft, feedback=note), 60, seed + r, temperature)
-        tokens += used
+        calls.append(_draft_sample(problem, revised))
+        draft = revised.text.strip()
         feedback.append(note)
         drafts.append(draft)
         scores.append(score_text(draft, problem.meta)[0])
-    return Refinement(problem, tuple(drafts), tuple(feedback), tuple(scores), tokens, stopped)
+    return Refinement(technique="self_refine", problem=problem, request=request,
+                      samples=tuple(calls), answer=drafts[-1], correct=scores[-1] == 1.0,
+                      config={"rounds": rounds, "critic": critic, "temperature": temperature,
+                              "seed": seed},
+                      drafts=tuple(drafts), feedback=tuple(feedback), scores=tuple(scores),
+                      stopped=stopped)

@@ -14,18 +14,23 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from ..answers import Answer
 from ..backends.base import Backend
+from ..datasets.base import Problem
 from ..datasets.game24 import reachable
 from ..search import ALGORITHMS
 from ..search.tree import Evaluation, Proposal, SearchTree
 from ..types import Message, Request
+from .base import Sample, TechniqueResult
 
 __all__ = [
-    "Attempt",
     "COT_EXAMPLES",
-    "Game24Search",
     "PROPOSE_EXAMPLE",
     "VALUE_EXAMPLE",
+    "Attempt",
+    "Game24Attempts",
+    "Game24Search",
+    "SearchResult",
     "format_numbers",
     "game24_cot",
     "parse_state",
@@ -154,17 +159,56 @@ class Game24Search:
         return len(parse_state(state)) <= 1
 
 
-def tree_of_thoughts(numbers: Sequence[int], backend: Backend, *, algorithm: str = "bfs",
-                     judge: str = "model", seed: int = 0, **search: Any) -> SearchTree:
-    """Search for a way to make 24 from ``numbers``; ``search`` goes to the algorithm
-    (e.g. ``beam_width=3, max_depth=3, budget_calls=40``)."""
+@dataclass(frozen=True, kw_only=True)
+class SearchResult(TechniqueResult):
+    """A tree search on one puzzle: ``tree`` is the whole ``SearchTree`` (draw it with
+    ``tree_graph`` or ``TreeView``); ``answer`` is the solution's last step (``None`` when none
+    was found) and ``correct`` whether a solution was found. ``samples`` is empty: the tree holds
+    every call's text and its tokens. Introduced in lesson 03."""
+
+    tree: SearchTree
+
+    @property
+    def tokens(self) -> int:
+        """Tokens the search spent (the tree's own count)."""
+        return int(self.tree.spent.get("tokens", 0))
+
+
+def _numbers(problem: Problem | Sequence[int]) -> tuple[Problem, list[int]]:
+    """The puzzle as a problem and its numbers (a plain list of numbers is still accepted)."""
+    if isinstance(problem, Problem):
+        numbers = problem.meta.get("numbers")
+        if not numbers:
+            msg = (f"Problem {problem.id!r} has no meta['numbers']: give a puzzle from "
+                   "datasets.load('game24').")
+            raise ValueError(msg)
+        return problem, [int(x) for x in numbers]
+    numbers = [int(x) for x in problem]
+    text = " ".join(map(str, numbers))
+    return Problem(id=f"game24-{text.replace(' ', '-')}", question=f"Make 24 from {text}.",
+                   answer="24", meta={"numbers": numbers}), numbers
+
+
+def tree_of_thoughts(problem: Problem | Sequence[int], backend: Backend, *,
+                     algorithm: str = "bfs", judge: str = "model", seed: int = 0,
+                     **search: Any) -> SearchResult:
+    """Search for a way to make 24 from a Game of 24 puzzle (a problem of the ``game24``
+    dataset); ``search`` goes to the algorithm (e.g. ``beam_width=3, max_depth=3,
+    budget_calls=40``)."""
     try:
         run = ALGORITHMS[algorithm]
     except KeyError:
         msg = f"Unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}."
         raise ValueError(msg) from None
-    problem = Game24Search(numbers, backend, judge=judge, seed=seed)
-    return run(problem, **search)
+    problem, numbers = _numbers(problem)
+    tree = run(Game24Search(numbers, backend, judge=judge, seed=seed), **search)
+    solution = tree.node(tree.solution_id) if tree.solution_id is not None else None
+    config = {"algorithm": algorithm, "judge": judge, "seed": seed, **search}
+    return SearchResult(technique="tree_of_thoughts", problem=problem,
+                        request=Request(prompt=PROPOSE_EXAMPLE + format_numbers(
+                                            [Fraction(n) for n in numbers]), seed=seed),
+                        samples=(), answer=solution.step if solution is not None else None,
+                        correct=solution is not None, config=config, tree=tree)
 
 
 COT_EXAMPLES = (
@@ -177,7 +221,7 @@ COT_EXAMPLES = (
 
 @dataclass(frozen=True)
 class Attempt:
-    """One chain-of-thought attempt at a Game of 24 puzzle."""
+    """One chain-of-thought attempt at a Game of 24 puzzle, checked exactly."""
 
     text: str
     expression: str | None
@@ -186,11 +230,22 @@ class Attempt:
     tokens: int
 
 
-def game24_cot(numbers: Sequence[int], backend: Backend, *, k: int = 1,
-               temperature: float = 0.0, max_tokens: int = 96, seed: int = 0) -> list[Attempt]:
+@dataclass(frozen=True, kw_only=True)
+class Game24Attempts(TechniqueResult):
+    """k chain-of-thought attempts at one puzzle, each checked by the exact checker: ``correct``
+    when any attempt is right (best-of-k with a perfect verifier), ``answer`` the first right
+    expression (else the first attempt's). Introduced in lesson 03."""
+
+    attempts: tuple[Attempt, ...]
+
+
+def game24_cot(problem: Problem | Sequence[int], backend: Backend, *, k: int = 1,
+               temperature: float = 0.0, max_tokens: int = 96,
+               seed: int = 0) -> Game24Attempts:
     """k chain-of-thought attempts (two worked examples, then the puzzle), each checked exactly."""
     from ..datasets.game24 import check_expression, extract_expression
 
+    problem, numbers = _numbers(problem)
     turns: list[Message] = []
     for q, a in COT_EXAMPLES:
         turns += [Message("user", f"Use the numbers {q} and + - * / to make 24."),
@@ -199,9 +254,18 @@ def game24_cot(numbers: Sequence[int], backend: Backend, *, k: int = 1,
     turns.append(Message("user", f"Use the numbers {puzzle} and + - * / to make 24."))
     request = Request(messages=tuple(turns), temperature=temperature, max_tokens=max_tokens,
                       seed=seed, stop=("\n\n",))
-    attempts = []
+    attempts, samples = [], []
     for c in backend.generate(request, n=k):
         expr = extract_expression(c.text)
         ok, reason = check_expression(expr, numbers) if expr else (False, "no expression found")
         attempts.append(Attempt(c.text, expr, ok, reason, c.completion_tokens))
-    return attempts
+        answer = Answer(expr, expr, "text") if expr else Answer(None, None, "none")
+        samples.append(Sample(c, answer, ok))
+    best = next((a for a in attempts if a.ok), attempts[0] if attempts else None)
+    return Game24Attempts(technique="game24_cot", problem=problem, request=request,
+                          samples=tuple(samples),
+                          answer=best.expression if best is not None else None,
+                          correct=any(a.ok for a in attempts),
+                          config={"k": k, "temperature": temperature, "max_tokens": max_tokens,
+                                  "seed": seed},
+                          attempts=tuple(attempts))

@@ -1,4 +1,5 @@
-"""DiffView: word-level diffs between drafts, inline or side by side, with each round's feedback. Introduced in lesson 05."""
+"""DiffView: word-level diffs between drafts, inline or side by side, with each round's feedback.
+Introduced in lesson 05."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from ..analysis.diffs import diff_rounds, diff_stats
 from .base import TextFallback, frontend_dir
 
 __all__ = [
-    "DiffView",
     "FRONTEND",
+    "DiffView",
 ]
 
 FRONTEND = frontend_dir()

@@ -25,7 +25,8 @@ __all__ = [
 def _token_summary(completion: Completion) -> str:
     n = len(completion.tokens)
     if not n:
-        return f"TokenView: no tokens ({shorten(completion.text, 40, collapse=False)!r}; no logprobs)"
+        text = shorten(completion.text, 40, collapse=False)
+        return f"TokenView: no tokens ({text!r}; no logprobs)"
     probs = [t.prob for t in completion.tokens if t.prob is not None]
     line = f"TokenView: {n} token{'s' if n != 1 else ''}"
     if not probs:

@@ -80,7 +80,8 @@ def _trace_summary(payload: dict[str, Any], name: str = "TraceView") -> str:
     verdict = _verdict(answer, payload["correct"])
     show_gold = gold is not None and verdict != "correct"
     if verdict == "no answer":
-        line += ", no answer" + (f" (gold {shorten(gold, 32, collapse=False)!r})" if show_gold else "")
+        gold_text = shorten(gold, 32, collapse=False) if show_gold else ""
+        line += ", no answer" + (f" (gold {gold_text!r})" if show_gold else "")
     else:
         line += f", answer {shorten(answer, 32, collapse=False)!r} ({verdict}"
         line += f", gold {shorten(gold, 32, collapse=False)!r})" if show_gold else ")"
@@ -189,5 +190,6 @@ class TraceList(TextFallback, anywidget.AnyWidget):  # type: ignore[misc]
                 counts[t["answer"]] = counts.get(t["answer"], 0) + 1
         if counts:
             ranked = sorted(counts.items(), key=lambda kv: -kv[1])  # stable: first seen first
-            line += "; answers " + ", ".join(f"{shorten(a, 32, collapse=False)!r}×{k}" for a, k in ranked)
+            line += "; answers " + ", ".join(f"{shorten(a, 32, collapse=False)!r}×{k}"
+                                             for a, k in ranked)
         return line

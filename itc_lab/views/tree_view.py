@@ -1,4 +1,5 @@
-"""TreeView: a search tree as an interactive, collapsible widget with playback. Introduced in lesson 03.
+"""TreeView: a search tree as an interactive, collapsible widget with playback. Introduced in
+lesson 03.
 
 An indented tree you fold open (only the open subtrees are in the page, so thousands of nodes
 stay responsive), a side panel with a node's texts, and playback controls that replay the search

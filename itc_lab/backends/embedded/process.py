@@ -1,4 +1,5 @@
-"""The engine's process: find the server and the model, start it on a free loopback port, watch it die."""
+"""The engine's process: find the server and the model, start it on a free loopback port, watch it
+die."""
 
 from __future__ import annotations
 

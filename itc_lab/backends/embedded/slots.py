@@ -1,4 +1,5 @@
-"""The slot pool: which of the server's parallel slots each request names, so samples in flight sit side by side."""
+"""The slot pool: which of the server's parallel slots each request names, so samples in flight sit
+side by side."""
 
 from __future__ import annotations
 
