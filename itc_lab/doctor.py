@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from .backends.recordings import RecordingStore
 from .connect import lessons_dir, recording_path
@@ -69,7 +70,8 @@ def _embedded(start: bool) -> Check:
         model_file = find_model_file()
     except BackendError as e:
         return Check("Embedded engine", False, "not installed", str(e))
-    detail = f"llama-server {binary.name}; model {model_file.name}"
+    engine = "llama.cpp (xllamacpp)" if binary == Path(sys.executable) else binary.name
+    detail = f"{engine}; model {model_file.name}"
     if not start:
         return Check("Embedded engine", True, detail + " (not started: --quick)")
     try:
@@ -77,7 +79,8 @@ def _embedded(start: bool) -> Check:
             out = backend.generate(Request(prompt="Say hi.", max_tokens=4, temperature=0), n=1)
     except (BackendError, OSError) as e:
         return Check("Embedded engine", False, f"{detail}; did not answer",
-                     f"{e} — rebuild with CMAKE_ARGS=\"-DGGML_NATIVE=OFF\" (./run setup does).")
+                     f"{e} — reinstall the engine: pip install --force-reinstall "
+                     "'itc-lab[embedded]'")
     return Check("Embedded engine", True,
                  f"{detail}; answered {out[0].completion_tokens} tokens")
 

