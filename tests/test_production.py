@@ -16,9 +16,16 @@ from itc_lab.backends.base import LiveBackend, OnResult
 from itc_lab.backends.budgeted import BudgetedBackend, BudgetExceeded
 from itc_lab.backends.caching import CachingBackend, cache_report
 from itc_lab.backends.recordings import RecordingStore
+from itc_lab.datasets import Dataset, Problem, load
 from itc_lab.errors import BackendError
-from itc_lab.techniques.thinking import thinking_share
-from itc_lab.types import Completion, CostModel, Request
+from itc_lab.techniques.thinking import (
+    ANSWER_MARK,
+    THINK_SYSTEM,
+    split_thinking,
+    think_request,
+    thinking_share,
+)
+from itc_lab.types import Completion, CostModel, Message, Request
 
 
 class Scripted(LiveBackend):
@@ -327,3 +334,69 @@ def test_thinking_share_splits_tokens_by_characters() -> None:
                                       completion_tokens=5))
     assert (plain["thinking_tokens_est"], plain["answer_tokens_est"]) == (0, 5)
     assert plain["thinking_share"] == 0.0
+
+
+def test_think_request_wraps_each_exemplars_working_in_think_tags() -> None:
+    exemplars = load("arith", n=20, seed=70, difficulty=1)
+    problem = exemplars.problems[0]  # asked about one of them: it is never its own exemplar
+    request = think_request(problem, exemplars, temperature=0.5, max_tokens=96, stop=("\n\n",),
+                            top_logprobs=1)
+    turns = request.messages
+    assert turns[0] == Message("system", THINK_SYSTEM)
+    assert turns[-1] == Message("user", problem.question)
+    shown = exemplars.exemplars(3, exclude=problem)
+    assert problem not in shown
+    assert [t.role for t in turns[1:-1]] == ["user", "assistant"] * 3
+    pairs = zip(turns[1:-1:2], turns[2:-1:2], strict=True)
+    for ex, (question, answer) in zip(shown, pairs, strict=True):
+        assert question.content == ex.question
+        working, final = answer.content.split("</think>\n")
+        assert working.startswith("<think>") and final == f"The answer is {ex.answer}."
+        # the tags and the line break replace one space: the worked solution comes back whole
+        assert f"{working.removeprefix('<think>')} {final}" == ex.solution
+    assert (request.temperature, request.max_tokens, request.stop, request.top_logprobs) == (
+        0.5, 96, ("\n\n",), 1)
+    assert request.prompt is None
+    assert len(think_request(problem, exemplars, k=1).messages) == 4
+
+
+def test_think_request_checks_its_input() -> None:
+    exemplars = load("arith", n=5, seed=70, difficulty=1)
+    problem = exemplars.problems[0]
+    with pytest.raises(ValueError, match="drop prompt="):
+        think_request(problem, exemplars, prompt="2 + 2?")
+    with pytest.raises(ValueError, match="must be a Dataset"):
+        think_request(problem, list(exemplars))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="takes the Problem"):
+        think_request("2 + 2?", exemplars)  # type: ignore[arg-type]
+    bare = Dataset("bare", (Problem("b1", "What is 1 + 1?", "2", solution="1 + 1 = 2."),
+                            Problem("b2", "What is 2 + 2?", "4", solution="2 + 2 = 4.")))
+    with pytest.raises(ValueError, match=f"no {ANSWER_MARK!r}"):
+        think_request(problem, bare, k=1)
+
+
+def _said(text: str) -> Completion:
+    return Completion(text=text, model="m", backend="x", seed=0, prompt_tokens=30,
+                      completion_tokens=20)
+
+
+def test_split_thinking_moves_the_text_before_the_closing_tag_into_thinking() -> None:
+    split = split_thinking(_said("<think> 3 + 4 = 7 </think>\nThe answer is 7.\n"))
+    assert (split.thinking, split.text) == ("3 + 4 = 7", "The answer is 7.")
+    assert (split.prompt_tokens, split.completion_tokens) == (30, 20)  # counts stay
+    # only the first closing tag splits; a missing opening tag is fine
+    twice = split_thinking(_said("a</think>b</think>c"))
+    assert (twice.thinking, twice.text) == ("a", "b</think>c")
+    # never closed: the text stays as it is, and there is no thinking
+    open_only = split_thinking(_said("<think>still thinking"))
+    assert (open_only.thinking, open_only.text) == (None, "<think>still thinking")
+    # the split feeds thinking_share: 9 of 9 + 16 characters are thinking, 20 * 9/25 -> 7 tokens
+    share = thinking_share(split)
+    assert (share["thinking_chars"], share["answer_chars"]) == (9, 16)
+    assert (share["thinking_tokens_est"], share["answer_tokens_est"]) == (7, 13)
+    other = split_thinking(_said("[r]why[/r] 7"), open_tag="[r]", close_tag="[/r]")
+    assert (other.thinking, other.text) == ("why", "7")
+    with pytest.raises(ValueError, match="takes a Completion"):
+        split_thinking("<think>a</think>b")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="close_tag must be a non-empty string"):
+        split_thinking(_said("a"), close_tag="")

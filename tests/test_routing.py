@@ -22,11 +22,17 @@ from itc_lab.analysis.routing import (
     answer_length,
     disagreement,
     entropy,
+    estimator_scores,
     evaluate_router,
     fixed_budget_curve,
+    gain_over_fixed,
+    harder_half,
     low_confidence,
+    mid_ranks,
     pools_from_records,
     pools_from_results,
+    rank_correlation,
+    samples_to_match,
     tune_router,
 )
 from itc_lab.answers import Answer
@@ -310,3 +316,134 @@ def test_router_chart_spec() -> None:
     assert spec_t["layer"][0]["encoding"]["x"]["field"] == "mean_tokens"
     with pytest.raises(ValueError, match="fixed_curve is empty"):
         router_chart(reports, [])
+
+
+# -- judging estimators and routers (lesson 07) ------------------------------------------------
+def test_mid_ranks_share_the_mean_rank_of_a_tie() -> None:
+    assert mid_ranks([10, 30, 20, 30]) == [1.0, 3.5, 2.0, 3.5]
+    assert mid_ranks([5, 5, 5]) == [2.0, 2.0, 2.0]
+    assert mid_ranks([2.5, -1, 7, -1, -1]) == [4.0, 2.0, 5.0, 2.0, 2.0]
+    assert mid_ranks([]) == []
+    with pytest.raises(ValueError, match=r"values\[1\] must be a finite number"):
+        mid_ranks([1.0, math.nan])
+
+
+def test_rank_correlation_with_ties_against_a_hand_computed_value() -> None:
+    # ranks of x: 1, 2.5, 2.5, 4; of y: 1, 2, 4, 3. Deviations from the mean rank 2.5:
+    # x: -1.5, 0, 0, 1.5; y: -1.5, -0.5, 1.5, 0.5. rho = 3 / sqrt(4.5 * 5) = 2 / sqrt(10)
+    rho = rank_correlation([1, 2, 2, 4], [10, 20, 40, 30])
+    assert rho == pytest.approx(2 / math.sqrt(10), abs=1e-12)
+    # Spearman is the Pearson correlation of the ranks: invariant under increasing transforms
+    assert rank_correlation([math.exp(v) for v in (1, 2, 2, 4)], [10, 20, 40, 30]) == \
+        pytest.approx(rho, abs=1e-12)
+    assert rank_correlation([1, 2, 3], [30, 20, 10]) == pytest.approx(-1.0)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_rank_correlation_without_ties_matches_the_textbook_formula(seed: int) -> None:
+    rng = random.Random(seed)
+    n = rng.randint(3, 30)
+    xs = rng.sample(range(1000), n)
+    ys = rng.sample(range(1000), n)
+    rx = {v: i + 1 for i, v in enumerate(sorted(xs))}
+    ry = {v: i + 1 for i, v in enumerate(sorted(ys))}
+    d2 = sum((rx[x] - ry[y]) ** 2 for x, y in zip(xs, ys, strict=True))
+    assert rank_correlation(xs, ys) == pytest.approx(1 - 6 * d2 / (n * (n * n - 1)), abs=1e-12)
+
+
+def test_rank_correlation_is_undefined_for_a_constant_side_and_checks_its_input() -> None:
+    assert rank_correlation([1, 1, 1], [1, 2, 3]) is None
+    assert rank_correlation([1, 2, 3], [0.5, 0.5, 0.5]) is None
+    with pytest.raises(ValueError, match="xs has 3 values but ys has 2"):
+        rank_correlation([1, 2, 3], [1, 2])
+    with pytest.raises(ValueError, match="at least 2 pairs"):
+        rank_correlation([1], [2])
+
+
+def _graded(pid: str, probe: list[bool], held_out: list[bool], tokens: int) -> Pool:
+    return Pool(pid, GOLD, tuple(PoolSample(GOLD if ok else "7", ok, tokens, -0.5)
+                                 for ok in [*probe, *held_out]))
+
+
+def test_estimator_scores_correlate_with_the_held_out_samples_only() -> None:
+    # held-out failure rates 0, 0.5, 1 rise with the probe's answer length; over all 4 samples
+    # every pool fails half the time, so scoring on the probe too would give no correlation
+    pools = [_graded("a", [False, False], [True, True], 10),
+             _graded("b", [True, False], [True, False], 20),
+             _graded("c", [True, True], [False, False], 30)]
+    rows = estimator_scores(pools, 2, label="toy", estimators={
+        "answer_length": answer_length,
+        "shortness": lambda probe: -answer_length(probe),
+        "constant": lambda probe: 1.0})
+    assert rows == [{"estimator": "answer_length", "pools": "toy", "rho": pytest.approx(1.0)},
+                    {"estimator": "shortness", "pools": "toy", "rho": pytest.approx(-1.0)},
+                    {"estimator": "constant", "pools": "toy", "rho": None}]
+    # the default estimators, in their order; disagreement: probe of "a" and "c" agree, "b" not
+    default = estimator_scores(pools, 2)
+    assert [r["estimator"] for r in default] == list(ESTIMATORS)
+    assert default[0]["rho"] == rank_correlation([0.0, 0.5, 0.0], [0.0, 0.5, 1.0])
+    assert default[2] == {"estimator": "low_confidence", "pools": "", "rho": None}
+    with pytest.raises(ValueError, match="none is left after the 4 probe samples"):
+        estimator_scores(pools, 4)
+    with pytest.raises(ValueError, match="estimators is empty"):
+        estimator_scores(pools, 2, estimators={})
+
+
+def _by_length(*lengths: int) -> list[Pool]:
+    return [Pool(f"p{i}", GOLD, tuple(s(GOLD if i % 2 else "7", n) for _ in range(4)))
+            for i, n in enumerate(lengths)]
+
+
+def test_harder_half_sends_the_half_with_the_hardest_probes_up() -> None:
+    pools = _by_length(30, 10, 60, 20, 50, 40)
+    report = harder_half(pools, "answer_length", probe=1, budgets=[1, 4])
+    assert report.thresholds == (30.0,)
+    assert report.tier_counts == (3, 3)
+    assert [d.tier for d in report.decisions] == [0, 0, 1, 0, 1, 1]
+    same = evaluate_router(Router("answer_length", 1, [30.0], [1, 4]), pools)
+    assert report == same
+    # ties: 4 of 6 probes are equal; cutting at 1 sends 2 up, the closest to 3 that ties allow
+    tied = harder_half(_by_length(1, 1, 1, 1, 2, 3), "answer_length", probe=1, budgets=[1, 4])
+    assert (tied.thresholds, tied.tier_counts) == ((1.0,), (4, 2))
+    # two cuts equally close to half (1 up or 2 up of 3): the lower cut is taken
+    assert harder_half(_by_length(1, 2, 3), answer_length, probe=1,
+                       budgets=[1, 4]).thresholds == (1.0,)
+    with pytest.raises(ValueError, match="needs 2 budgets"):
+        harder_half(pools, "answer_length", probe=1, budgets=[1, 2, 4])
+
+
+def _report(accuracy: float, mean_samples: float) -> RouterReport:
+    return RouterReport(estimator="x", probe=1, thresholds=(0.0,), budgets=(1, 4),
+                        accuracy=accuracy, mean_samples=mean_samples, mean_tokens=0.0,
+                        tier_counts=(1, 1), tier_accuracy=(None, None), decisions=())
+
+
+CURVE = [{"mean_samples": 1.0, "accuracy": 0.2}, {"mean_samples": 2.0, "accuracy": 0.3},
+         {"mean_samples": 4.0, "accuracy": 0.5}, {"mean_samples": 8.0, "accuracy": 0.45}]
+
+
+def test_gain_over_fixed_is_the_accuracy_above_the_line_at_equal_samples() -> None:
+    # fixed allocation at 3 samples: halfway between 0.3 (2 samples) and 0.5 (4 samples)
+    assert gain_over_fixed(_report(0.5, 3.0), CURVE) == pytest.approx(0.1)
+    assert gain_over_fixed(_report(0.3, 6.0), CURVE) == pytest.approx(0.3 - 0.475)
+    with pytest.raises(ValueError, match="takes a RouterReport"):
+        gain_over_fixed({"accuracy": 0.5, "mean_samples": 3.0}, CURVE)  # type: ignore[arg-type]
+
+
+def test_samples_to_match_reads_the_curve_from_the_smallest_budget_up() -> None:
+    assert samples_to_match(CURVE, 0.4) == pytest.approx(3.0)  # 2 + (0.1 / 0.2) * (4 - 2)
+    assert samples_to_match(CURVE, 0.5) == pytest.approx(4.0)
+    assert samples_to_match(CURVE, 0.25) == pytest.approx(1.5)
+    assert samples_to_match(CURVE, 0.1) == 1.0  # the smallest budget already does better
+    assert samples_to_match(CURVE, 0.6) is None
+    assert samples_to_match(list(reversed(CURVE)), 0.4) == pytest.approx(3.0)
+    # on a real curve, fixed allocation at the returned compute has exactly that accuracy
+    curve = fixed_budget_curve(simulated_pools(1, n=80), range(1, 17))
+    target = (curve[2]["accuracy"] + curve[6]["accuracy"]) / 2
+    need = samples_to_match(curve, target)
+    assert need is not None
+    assert accuracy_at_compute(curve, need) == pytest.approx(target)
+    with pytest.raises(ValueError, match="curve is empty"):
+        samples_to_match([], 0.5)
+    with pytest.raises(ValueError, match="probability from 0 to 1"):
+        samples_to_match(CURVE, 1.5)

@@ -17,6 +17,7 @@ from itc_lab.analysis.scaling import (
     fit_log_linear,
     fit_saturating,
     fit_series,
+    gflops,
     pareto_frontier,
 )
 from itc_lab.charts.compute_optimal import compute_optimal_chart
@@ -443,3 +444,17 @@ def test_compute_optimal_tells_models_apart_with_several_technique_fields() -> N
     assert report.points[-1].choices[0].strategy == "big / majority@1"
     merged = compute_optimal(rows, bins={"p": 1}, technique_key="arm", baseline="majority")
     assert merged.strategies[0].accuracy == pytest.approx(0.65)  # repeats are averaged
+
+
+def test_gflops_counts_two_flops_per_parameter_per_generated_token() -> None:
+    assert gflops(135e6, 100) == pytest.approx(27.0)  # 2 * 135e6 * 100 / 1e9
+    assert gflops(1.7e9, 1) == pytest.approx(3.4)
+    assert gflops(135e6, 0) == 0.0
+    # lesson 06: 16 samples of the 135M model against one of the 1.7B model, same length
+    assert gflops(135e6, 16 * 55) / gflops(1.7e9, 55) == pytest.approx(16 * 135 / 1700)
+    with pytest.raises(ValueError, match="params must be the model's parameter count"):
+        gflops(0, 10)
+    with pytest.raises(ValueError, match="tokens must be >= 0"):
+        gflops(135e6, -1)
+    with pytest.raises(ValueError, match="finite number"):
+        gflops(math.inf, 10)

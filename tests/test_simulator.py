@@ -12,7 +12,15 @@ import pytest
 
 from itc_lab import datasets
 from itc_lab.analysis import maj_at_k, majority_vote, pass_at_k
-from itc_lab.analysis.theory import theory_maj_at_k, theory_maj_limit, theory_pass_at_k
+from itc_lab.analysis.theory import (
+    VOTING_OUTCOMES,
+    larger_p,
+    larger_problem,
+    outcome_of_voting,
+    theory_maj_at_k,
+    theory_maj_limit,
+    theory_pass_at_k,
+)
 from itc_lab.answers import extract_answer, normalize_number
 from itc_lab.backends.base import Backend
 from itc_lab.backends.simulated import BACKEND_NAME, SimulatedModel, SimulatedProblem
@@ -442,3 +450,72 @@ def test_theory_curve_is_the_mean_over_problems() -> None:
     assert sim.theory_curve([4], "pass")[0] >= sim.theory_curve([4], "maj")[0]
     with pytest.raises(ValueError, match="ks is empty"):
         sim.theory_curve([])
+
+
+# -- what voting does in the limit, and a simulated larger model (lesson 06) ------------------
+def _problem(p: float, wrong: dict[str, float], u: float = 0.0) -> SimulatedProblem:
+    return SimulatedProblem(problem_id="q", gold="12", p_correct=p, wrong=wrong, p_unparsed=u,
+                            tokens=40, question="What is 5 + 7?")
+
+
+@pytest.mark.parametrize(("p", "wrong", "u", "outcome"), [
+    (0.0, {"3": 1.0}, 0.0, "right answer never sampled"),
+    (0.4, {"3": 0.5, "4": 0.5}, 0.0, "right answer is the most common"),  # 0.4 > 0.3, 0.3
+    (0.4, {"3": 1.0}, 0.2, "right answer tied for most common"),  # 0.4 = 1 - 0.4 - 0.2
+    (0.3, {"3": 0.6, "4": 0.4}, 0.0, "a wrong answer is more common"),  # 0.42 > 0.3
+    (0.1, {}, 0.9, "right answer is the most common"),  # the rest never answers
+])
+def test_outcome_of_voting_by_hand(p: float, wrong: dict[str, float], u: float,
+                                   outcome: str) -> None:
+    assert outcome in VOTING_OUTCOMES
+    assert outcome_of_voting(_problem(p, wrong, u)) == outcome
+
+
+def test_outcome_of_voting_agrees_with_a_long_vote() -> None:
+    # the vote over many samples settles where the outcome says it does
+    for p, wrong in [(0.45, {"3": 1.0}), (0.35, {"3": 1.0}), (0.4, {"3": 0.5, "4": 0.5}),
+                     (0.5, {"3": 1.0})]:
+        problem = _problem(p, wrong)
+        big_vote = problem.maj_at_k(301)
+        outcome = outcome_of_voting(problem)
+        assert (big_vote > 0.8) == (outcome == "right answer is the most common")
+        assert (big_vote < 0.2) == (outcome == "a wrong answer is more common")
+    with pytest.raises(ValueError, match="takes a SimulatedProblem"):
+        outcome_of_voting({"p_correct": 0.5})  # type: ignore[arg-type]
+
+
+def test_larger_p_multiplies_the_odds() -> None:
+    assert larger_p(0.5, 8, 16) == pytest.approx(8 / 9)  # odds 1 -> 8
+    assert larger_p(0.2, 8, 16) == pytest.approx(2 / 3)  # odds 1/4 -> 2
+    assert larger_p(0.9, 1, 16) == pytest.approx(0.9)  # no gain, no change
+    assert larger_p(0.3, 0.5, 16) == pytest.approx((0.5 * 3 / 7) / (1 + 0.5 * 3 / 7))
+    assert larger_p(1.0, 8, 16) == 1.0
+    # never right in 16 samples: half a success, p = 1/32, odds 1/31 -> 8/31
+    assert larger_p(0.0, 8, 16) == pytest.approx(8 / 39)
+    assert larger_p(0.0, 1, 4) == pytest.approx(1 / 8)
+    assert larger_p(0.01, 8, 16) == larger_p(0.0, 8, 16)  # below the floor counts as the floor
+    with pytest.raises(ValueError, match="odds_gain multiplies the odds"):
+        larger_p(0.5, 0, 16)
+    with pytest.raises(ValueError, match="samples"):
+        larger_p(0.5, 8, 0)
+    with pytest.raises(ValueError, match="probability from 0 to 1"):
+        larger_p(1.5, 8, 16)
+
+
+def test_larger_problem_keeps_the_wrong_answers_and_the_unparsed_share() -> None:
+    small = _problem(0.25, {"3": 3.0, "4": 1.0}, u=0.25)
+    large = larger_problem(small, 8, samples=16)
+    # odds 1/3 -> 8/3, so p = 8/11; a third of the other samples stay unparsed: (3/11) / 3
+    assert large.p_correct == pytest.approx(8 / 11)
+    assert large.p_unparsed == pytest.approx(1 / 11)
+    assert large.p_wrong == pytest.approx(2 / 11)
+    assert large.wrong == pytest.approx({"3": 0.75, "4": 0.25})
+    assert (large.problem_id, large.gold, large.tokens, large.question) == (
+        small.problem_id, small.gold, small.tokens, small.question)
+    # a model that sees every problem this way
+    model = SimulatedModel("larger", [larger_problem(small, 8, samples=16)])
+    assert model.problems[0].p_correct == pytest.approx(8 / 11)
+    always = larger_problem(_problem(1.0, {}), 8, samples=16)
+    assert (always.p_correct, always.p_unparsed) == (1.0, 0.0)
+    with pytest.raises(ValueError, match="takes a SimulatedProblem"):
+        larger_problem("q", 8, samples=16)  # type: ignore[arg-type]

@@ -517,6 +517,67 @@ def test_summary_rows_draw_as_charts(reference: SweepResult) -> None:
     assert points["layer"][0]["encoding"]["color"]["field"] == "series"
 
 
+def _record(arm: str, pid: str, answers: list[str | None], tokens: int,
+            gold: str = "5") -> SweepRecord:
+    right = tuple(a == gold for a in answers)
+    return SweepRecord(
+        key=f"{arm}-{pid}", arm=arm, technique=arm, budget=len(answers), problem_id=pid,
+        model="m", backend="x", gold=gold, answer=answers[0], correct=right[0],
+        samples=len(answers), prompt_tokens=0, completion_tokens=tokens, latency_s=0.0,
+        answers=tuple(answers), sample_correct=right, sample_tokens=(0,) * len(answers),
+        sample_mean_logprob=(None,) * len(answers))
+
+
+def test_maj_at_k_rows_read_every_budget_off_one_pool_by_hand() -> None:
+    result = SweepResult((_record("greedy", "a", ["5"], 7),
+                          _record("sc", "a", ["5", "5", "3", "4"], 40),
+                          _record("sc", "b", ["3", None, "3", "5"], 80)), total=3)
+    rows = result.maj_at_k_rows("sc", [1, 2, 4])
+    assert rows[0] == {"technique": "greedy", "budget": 1, "problem_id": "a", "tokens": 7,
+                       "correct": True, "model": "m", "simulated": False}
+    got = {(r["technique"], r["budget"], r["problem_id"]): (r["tokens"], r["correct"])
+           for r in rows[1:]}
+    oracle = "best-of-N (oracle)"
+    # problem a, answers 5 5 3 4 (gold 5), 10 tokens per sample. Of the 6 pairs one is {5, 5}
+    # (right), four are 5 against a wrong answer (a tie: half a win), one is {3, 4} (wrong)
+    assert got[("majority", 1, "a")] == (10, pytest.approx(0.5))
+    assert got[("majority", 2, "a")] == (20, pytest.approx(3 / 6))
+    assert got[("majority", 4, "a")] == (40, pytest.approx(1.0))
+    assert got[(oracle, 2, "a")] == (20, pytest.approx(1 - 1 / 6))  # only {3, 4} misses
+    assert got[(oracle, 4, "a")] == (40, pytest.approx(1.0))
+    # problem b, answers 3 None 3 5: one right sample in 4, 20 tokens per sample
+    assert got[("majority", 1, "b")] == (20, pytest.approx(0.25))
+    # pairs: {3,None}x2 wrong, {3,3} wrong, {3,5}x2 tie (half each), {None,5} right: 2 / 6
+    assert got[("majority", 2, "b")] == (40, pytest.approx(2 / 6))
+    assert got[("majority", 4, "b")] == (80, pytest.approx(0.0))  # 3 beats 5, two to one
+    assert got[(oracle, 2, "b")] == (40, pytest.approx(0.5))
+    assert len(rows) == 1 + 2 * 3 * 2
+    # rows are in record order, majority before oracle at each k
+    assert [(r["technique"], r["budget"]) for r in rows[1:7]] == [
+        ("majority", 1), (oracle, 1), ("majority", 2), (oracle, 2), ("majority", 4), (oracle, 4)]
+    only = result.maj_at_k_rows("sc", [2], majority="vote", oracle=None)
+    assert [r["technique"] for r in only] == ["greedy", "vote", "vote"]
+
+
+def test_maj_at_k_rows_check_their_input() -> None:
+    result = SweepResult((_record("greedy", "a", ["5"], 7),
+                          _record("sc", "a", ["5", "5", "3", "4"], 40)), total=2)
+    with pytest.raises(ValueError, match="No records of arm 'vote'"):
+        result.maj_at_k_rows("vote", [1])
+    with pytest.raises(ValueError, match="k=8 is more than the 4 samples"):
+        result.maj_at_k_rows("sc", [1, 8])
+    with pytest.raises(ValueError, match="non-empty list"):
+        result.maj_at_k_rows("sc", [])
+    with pytest.raises(ValueError, match=r"ks\[0\] must be a whole number"):
+        result.maj_at_k_rows("sc", [0])
+    with pytest.raises(ValueError, match="would mix two techniques"):
+        result.maj_at_k_rows("sc", [1], majority="greedy")
+    with pytest.raises(ValueError, match="would mix two techniques"):
+        result.maj_at_k_rows("sc", [1], majority="same", oracle="same")
+    with pytest.raises(ValueError, match="no records yet"):
+        SweepResult((), total=0).maj_at_k_rows("sc", [1])
+
+
 # -- bad input ---------------------------------------------------------------------------------
 
 

@@ -1,15 +1,17 @@
-""""""
+"""Routing compute by difficulty: probe samples, difficulty estimates, routers, the fixed-budget
+baseline they must beat, and how to judge both. Introduced in lesson 07."""
 
 from __future__ import annotations
 
 import itertools
 import math
+import statistics
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .._checks import finite, quantile, whole
+from .._checks import finite, probability, quantile, whole
 from .voting import majority_vote
 
 if TYPE_CHECKING:
@@ -17,8 +19,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COST_FIELDS",
-    "Decision",
     "ESTIMATORS",
+    "Decision",
     "Estimator",
     "Pool",
     "PoolSample",
@@ -29,11 +31,17 @@ __all__ = [
     "cost_field",
     "disagreement",
     "entropy",
+    "estimator_scores",
     "evaluate_router",
     "fixed_budget_curve",
+    "gain_over_fixed",
+    "harder_half",
     "low_confidence",
+    "mid_ranks",
     "pools_from_records",
     "pools_from_results",
+    "rank_correlation",
+    "samples_to_match",
     "tune_router",
 ]
 
@@ -538,3 +546,130 @@ def tune_router(pools: Sequence[Pool], estimator: str | Estimator, probe: int,
             seen.add(point)
             reports.append(report)
     return _pareto(reports, x)
+
+# -- judging estimators and routers (lesson 07) -------------------------------------------------
+def mid_ranks(values: Sequence[float]) -> list[float]:
+    """The 1-based rank of each value, smallest first; tied values share the mean of their ranks.
+
+    ``mid_ranks([10, 30, 20, 30])`` is ``[1.0, 3.5, 2.0, 3.5]``. Introduced in lesson 07.
+    """
+    items = [finite(f"values[{i}]", v) for i, v in enumerate(values)]
+    order = sorted(range(len(items)), key=lambda i: items[i])
+    ranks = [0.0] * len(items)
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and items[order[end + 1]] == items[order[start]]:
+            end += 1
+        for j in range(start, end + 1):
+            ranks[order[j]] = (start + end) / 2 + 1
+        start = end + 1
+    return ranks
+
+def rank_correlation(xs: Sequence[float], ys: Sequence[float]) -> float | None:
+    """Spearman's rank correlation: the Pearson correlation of the mid-ranks of ``xs`` and ``ys``.
+
+    +1 when ``ys`` rises with ``xs`` in exactly the same order, -1 in exactly the reverse order,
+    near 0 when the order of one says nothing about the other. Tied values share the mean of
+    their ranks (:func:`mid_ranks`). ``None`` when either side has a single distinct value, where
+    a correlation is undefined. Introduced in lesson 07.
+    """
+    rx, ry = mid_ranks(xs), mid_ranks(ys)
+    if len(rx) != len(ry):
+        msg = (f"xs has {len(rx)} values but ys has {len(ry)}: a rank correlation pairs each "
+               "x with one y.")
+        raise ValueError(msg)
+    if len(rx) < 2:
+        msg = f"A rank correlation needs at least 2 pairs of values, not {len(rx)}."
+        raise ValueError(msg)
+    if len(set(rx)) < 2 or len(set(ry)) < 2:
+        return None
+    return statistics.correlation(rx, ry)
+
+def estimator_scores(pools: Sequence[Pool], probe: int, *, label: str = "",
+                     estimators: Mapping[str, Estimator] | None = None) -> list[dict[str, Any]]:
+    """How well each difficulty estimate, made from the first ``probe`` samples of every pool,
+    predicts the failure rate of the samples after them.
+
+    For every estimator (default :data:`ESTIMATORS`): the :func:`rank_correlation` between its
+    value on each pool's probe and that pool's held-out failure rate, the share of wrong samples
+    among ``samples[probe:]`` (never the probe itself, which would flatter the estimate). One row
+    per estimator, in order: ``{"estimator": name, "pools": label, "rho": rho}``, ``rho`` from -1
+    to +1 (higher: the estimate orders problems more nearly by failure rate), ``None`` when the
+    estimates or the failure rates are all equal. Introduced in lesson 07.
+    """
+    items = _pools(pools)
+    k = whole("probe (samples the estimate sees)", probe, 1)
+    short = min(items, key=len)
+    if len(short) <= k:
+        msg = (f"Problem {short.problem_id!r} has {len(short)} samples, so none is left after "
+               f"the {k} probe samples to measure its failure rate: draw more than probe samples "
+               "per problem.")
+        raise ValueError(msg)
+    named = {name: _estimator(fn)[1]
+             for name, fn in (ESTIMATORS if estimators is None else estimators).items()}
+    if not named:
+        msg = "estimators is empty: give {name: function probe_samples -> float, ...}."
+        raise ValueError(msg)
+    held_out_failure = [1 - sum(s.correct for s in p.samples[k:]) / (len(p) - k) for p in items]
+    return [{"estimator": name, "pools": label,
+             "rho": rank_correlation([estimate(p.samples[:k]) for p in items], held_out_failure)}
+            for name, estimate in named.items()]
+
+def harder_half(pools: Sequence[Pool], estimator: str | Estimator, *, probe: int,
+                budgets: Sequence[int]) -> RouterReport:
+    """A two-tier router whose rule is fixed before any answer is graded: the harder half of
+    the problems, by the probe's difficulty, go on to ``budgets[1]`` samples; the rest stop at
+    ``budgets[0]``.
+
+    The threshold is the probe difficulty that sends as close to half of the problems up as ties
+    allow (the lowest such value, when several are equally close). It is chosen from the probes
+    alone, so unlike :func:`tune_router` it cannot fit the luck of the graded samples. Returns
+    the router's :class:`RouterReport` on ``pools``. Introduced in lesson 07.
+    """
+    items = _pools(pools)
+    if len(budgets) != 2:
+        msg = (f"harder_half routes to two tiers, so it needs 2 budgets (easy half, hard half), "
+               f"e.g. [4, 16], not {list(budgets)!r}.")
+        raise ValueError(msg)
+    probe_only = Router(estimator, probe, [0.0], budgets)
+    values = [probe_only.difficulty(p) for p in items]
+    cut = min(sorted(set(values)), key=lambda t: abs(sum(v > t for v in values) - len(values) / 2))
+    return evaluate_router(Router(estimator, probe, [cut], budgets), items)
+
+def gain_over_fixed(report: RouterReport, curve: Sequence[Mapping[str, Any]]) -> float:
+    """A router's accuracy minus fixed allocation's at the same mean samples per problem
+    (0 to 1 scale; positive: the router pays). ``curve`` is :func:`fixed_budget_curve` of the
+    same pools, read with :func:`accuracy_at_compute`. Introduced in lesson 07.
+    """
+    if not isinstance(report, RouterReport):
+        msg = (f"gain_over_fixed takes a RouterReport (from evaluate_router), not a "
+               f"{type(report).__name__}.")
+        raise ValueError(msg)
+    return report.accuracy - accuracy_at_compute(curve, report.mean_samples)
+
+def samples_to_match(curve: Sequence[Mapping[str, Any]], accuracy: float) -> float | None:
+    """The fewest mean samples per problem at which fixed allocation reaches ``accuracy``.
+
+    Reads the :func:`fixed_budget_curve` from its smallest budget up: the first budget whose
+    accuracy is at least ``accuracy``, interpolated linearly from the budget before it (a random
+    mix of the two budgets, as in :func:`accuracy_at_compute`); the smallest budget itself when it
+    already reaches ``accuracy``. ``None`` when no budget on the curve does. Introduced in
+    lesson 07.
+    """
+    target = probability("accuracy", accuracy)
+    points = sorted((finite(f"curve[{i}]['mean_samples']", r["mean_samples"]),
+                     finite(f"curve[{i}]['accuracy']", r["accuracy"]))
+                    for i, r in enumerate(curve))
+    if not points:
+        msg = "The curve is empty: build it with fixed_budget_curve(pools, budgets)."
+        raise ValueError(msg)
+    low: tuple[float, float] | None = None
+    for high in points:
+        if high[1] >= target:
+            if low is None:
+                return high[0]
+            share = (target - low[1]) / (high[1] - low[1])
+            return low[0] + share * (high[0] - low[0])
+        low = high
+    return None

@@ -21,6 +21,7 @@ __all__ = [
     "fit_log_linear",
     "fit_saturating",
     "fit_series",
+    "gflops",
     "pareto_frontier",
 ]
 
@@ -330,3 +331,20 @@ def pareto_frontier(points: Sequence[Mapping[str, Any]], *, cost: str = "tokens"
     return kept
 
 """(mean cost, accuracy, index of the strategy chosen in each bin)."""
+
+
+def gflops(params: float, tokens: float) -> float:
+    """Inference compute of generating ``tokens`` tokens with a ``params``-parameter model, in
+    GFLOPs: about 2 FLOPs per parameter per generated token (Kaplan et al. 2020), ``2 * params *
+    tokens / 1e9``. Prompt processing and pretraining are not counted. Introduced in lesson 06.
+    """
+    n = finite("params (model parameters)", params)
+    t = finite("tokens (generated tokens)", tokens)
+    if n <= 0:
+        msg = (f"params must be the model's parameter count, a number > 0 (e.g. 135e6), not "
+               f"{params!r}.")
+        raise ValueError(msg)
+    if t < 0:
+        msg = f"tokens must be >= 0 (generated tokens), not {tokens!r}."
+        raise ValueError(msg)
+    return 2 * n * t / 1e9

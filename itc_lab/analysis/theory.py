@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from .._checks import finite, probability, whole
+
+if TYPE_CHECKING:
+    from ..backends.simulated import SimulatedProblem
 
 __all__ = [
     "CURVE_KINDS",
     "MAX_STEPS",
+    "VOTING_OUTCOMES",
+    "larger_p",
+    "larger_problem",
+    "outcome_of_voting",
     "theory_maj_at_k",
     "theory_maj_limit",
     "theory_pass_at_k",
@@ -148,3 +157,67 @@ def theory_maj_limit(p: float, wrong_probs: Sequence[float] | Mapping[str, float
     if any(a > p and not math.isclose(a, p, rel_tol=_TIE_TOL) for a in wrong):
         return 0.0
     return 1.0 / (1 + tied)
+
+# -- what voting does in the limit, and a simulated larger model (lesson 06) -------------------
+VOTING_OUTCOMES = ("right answer is the most common", "right answer tied for most common",
+                   "a wrong answer is more common", "right answer never sampled")
+"""What an ever larger majority vote does on a problem, as :func:`outcome_of_voting` names it."""
+
+def _check_simulated(problem: object, who: str) -> None:
+    from ..backends.simulated import SimulatedProblem  # here: that module imports this one
+
+    if not isinstance(problem, SimulatedProblem):
+        msg = (f"{who} takes a SimulatedProblem (e.g. one of SimulatedModel(...).problems), not "
+               f"a {type(problem).__name__}.")
+        raise ValueError(msg)
+
+def outcome_of_voting(problem: SimulatedProblem) -> str:
+    """Which of :data:`VOTING_OUTCOMES` holds for ``problem`` as the number of votes grows.
+
+    From :func:`theory_maj_limit`: the vote is always right when the right answer is the most
+    likely one, right in a share of the ties when it ties for first place, and always wrong when
+    some wrong answer is more likely or the right answer has probability 0. Introduced in
+    lesson 06.
+    """
+    _check_simulated(problem, "outcome_of_voting")
+    if problem.p_correct == 0:
+        return VOTING_OUTCOMES[3]
+    limit = problem.maj_limit()
+    if limit == 1:
+        return VOTING_OUTCOMES[0]
+    if limit > 0:
+        return VOTING_OUTCOMES[1]
+    return VOTING_OUTCOMES[2]
+
+def larger_p(p_correct: float, odds_gain: float, samples: int) -> float:
+    """A simulated larger model's chance of a right sample, from a smaller model's.
+
+    The odds ``p / (1 - p)`` are multiplied by ``odds_gain``. A problem the smaller model never
+    got right in ``samples`` samples counts as half a success (``p = 0.5 / samples``), so the
+    larger model has some chance on it; a problem it always got right stays at 1. An assumption
+    to state and vary, not a measurement. Introduced in lesson 06.
+    """
+    p = probability("p_correct", p_correct)
+    gain = finite("odds_gain", odds_gain)
+    if gain <= 0:
+        msg = (f"odds_gain multiplies the odds of a right sample, so it must be > 0 (above 1: a "
+               f"stronger model), not {odds_gain!r}.")
+        raise ValueError(msg)
+    n = whole("samples (the smaller model's samples per problem)", samples, 1)
+    if p == 1:
+        return 1.0
+    small = max(p, 0.5 / n)  # half a success where none was seen
+    odds = gain * small / (1 - small)
+    return odds / (1 + odds)
+
+def larger_problem(problem: SimulatedProblem, odds_gain: float,
+                   samples: int) -> SimulatedProblem:
+    """``problem`` as a simulated larger model sees it: ``p_correct`` raised by :func:`larger_p`,
+    the same wrong answers in the same proportions, the same share of unparsed samples among
+    the samples that are not right, and the same length. Introduced in lesson 06.
+    """
+    _check_simulated(problem, "larger_problem")
+    big = larger_p(problem.p_correct, odds_gain, samples)
+    p_correct, p_unparsed = problem.p_correct, problem.p_unparsed
+    share_unparsed = p_unparsed / (1 - p_correct) if p_correct < 1 else 0.0
+    return replace(problem, p_correct=big, p_unparsed=(1 - big) * share_unparsed)

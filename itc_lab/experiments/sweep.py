@@ -33,16 +33,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .._checks import known_fields
+from .._checks import known_fields, whole
+from ..analysis.voting import maj_at_k, pass_at_k
 from ..backends.base import Backend
 from ..datasets.base import Dataset, Problem
 from ..techniques import TECHNIQUES
 from ..techniques.base import TechniqueResult
 
 __all__ = [
+    "ROW_FIELDS",
     "Arm",
     "OnRecord",
-    "ROW_FIELDS",
     "Sweep",
     "SweepError",
     "SweepFileWarning",
@@ -625,6 +626,62 @@ class SweepResult:
                 samples=_mean([r["samples"] for r in rows]))
             out.append(item)
         return out
+
+    def maj_at_k_rows(self, arm: str, ks: Sequence[int], *, majority: str = "majority",
+                      oracle: str | None = "best-of-N (oracle)") -> list[dict[str, Any]]:
+        """One row per technique, budget and problem, every voting budget read off one pool.
+
+        Each record of ``arm`` (k samples of one problem, e.g. a self-consistency arm) gives, for
+        each ``k`` in ``ks``, a ``majority`` row whose ``correct`` is ``maj_at_k`` (the exact
+        chance that a vote over k of the samples, drawn at random, is right; a tie counts as a
+        fraction of a win) and, unless ``oracle`` is ``None``, an ``oracle`` row whose
+        ``correct`` is ``pass_at_k`` (at least one of k right: what a perfect verifier would
+        pick). Their ``tokens`` are k times the record's mean generated tokens per sample. Every
+        other record gives one row as it ran: ``technique`` its arm, ``budget`` 1, ``tokens``
+        its generated tokens. Rows are in record order, with ``technique``, ``budget``,
+        ``problem_id``, ``tokens``, ``correct``, ``model`` and ``simulated``, ready for
+        ``analysis.aggregate`` and ``analysis.compute_optimal``. Introduced in lesson 06.
+        """
+        mine = [r for r in self.records if r.arm == arm]
+        if not mine:
+            arms = list(dict.fromkeys(r.arm for r in self.records))
+            msg = (f"No records of arm {arm!r} to read maj@k from; the arms are {arms}." if arms
+                   else "This result has no records yet: run the sweep first.")
+            raise ValueError(msg)
+        if isinstance(ks, str | bytes) or not isinstance(ks, Sequence) or not ks:
+            msg = f"ks must be a non-empty list of vote sizes, e.g. [1, 2, 4, 8, 16], not {ks!r}."
+            raise ValueError(msg)
+        levels = [whole(f"ks[{i}]", k, 1) for i, k in enumerate(ks)]
+        fewest = min(mine, key=lambda r: r.samples)
+        if max(levels) > fewest.samples:
+            msg = (f"k={max(levels)} is more than the {fewest.samples} samples of arm {arm!r} on "
+                   f"problem {fewest.problem_id!r}: maj@k and pass@k choose k of the samples "
+                   "drawn, so keep every k at most the samples per problem.")
+            raise ValueError(msg)
+        names = {arm, majority, oracle} - {None}
+        clash = sorted({r.arm for r in self.records if r.arm != arm} & names)
+        if clash or majority == oracle:
+            msg = (f"The technique names must differ from each other and from the other arms: "
+                   f"{clash or [majority]} would mix two techniques in one series.")
+            raise ValueError(msg)
+        rows: list[dict[str, Any]] = []
+        for r in self.records:
+            where = {"problem_id": r.problem_id}
+            tail = {"model": r.model, "simulated": r.simulated}
+            if r.arm != arm:
+                rows.append({"technique": r.arm, "budget": 1, **where,
+                             "tokens": r.completion_tokens, "correct": r.correct, **tail})
+                continue
+            per_sample = r.completion_tokens / r.samples  # mean generated tokens per sample
+            right = sum(r.sample_correct)
+            for k in levels:
+                cell = {"budget": k, **where, "tokens": k * per_sample}
+                rows.append({"technique": majority, **cell,
+                             "correct": maj_at_k(r.answers, r.gold, k), **tail})
+                if oracle is not None:
+                    rows.append({"technique": oracle, **cell,
+                                 "correct": pass_at_k(r.samples, right, k), **tail})
+        return rows
 
     def pools(self, arm: str | None = None, *, budget: int | None = None,
               model: str | None = None) -> dict[str, list[str | None]]:

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from ..types import Completion, CostModel
+from ..datasets.base import Dataset, Problem
+from ..types import Completion, CostModel, Message, Request
 
 __all__ = [
+    "ANSWER_MARK",
+    "THINK_SYSTEM",
+    "split_thinking",
+    "think_request",
     "thinking_share",
 ]
+
+THINK_SYSTEM = ("Think inside <think> and </think> first. After </think>, give only the final "
+                "answer.")
+"""The system turn of :func:`think_request`: think between the tags, then answer."""
+
+ANSWER_MARK = "The answer is"
+"""Where a worked solution's final answer begins (every dataset's solutions end with it)."""
 
 
 # -- reasoning models ---------------------------------------------------------------------------
@@ -39,3 +52,64 @@ def thinking_share(completion: Completion,
             "thinking_tokens_est": thinking_tokens, "answer_tokens_est": tokens - thinking_tokens,
             "cost": cm.cost(completion.prompt_tokens, tokens),
             "thinking_cost_est": cm.cost(0, thinking_tokens), "currency": cm.currency}
+
+
+# -- imitated thinking, for a model that has no thinking mode ---------------------------------
+def think_request(problem: Problem, exemplars: Dataset, *, k: int = 3,
+                  system: str = THINK_SYSTEM, **options: Any) -> Request:
+    """A few-shot chat request that teaches a non-reasoning model to *imitate* thinking.
+
+    The turns: ``system``, then ``k`` worked exemplars from ``exemplars`` (never ``problem``
+    itself; see ``Dataset.exemplars``), each answered as ``<think>working</think>`` followed by
+    ``The answer is …`` on a new line, then ``problem``'s question. ``options`` are the other
+    :class:`Request` fields, e.g. ``temperature=0.5, max_tokens=96, stop=("\\n\\n",)``. Split the
+    completions with :func:`split_thinking`. Introduced in lesson 07.
+    """
+    if not isinstance(problem, Problem):
+        msg = f"think_request takes the Problem to ask, not a {type(problem).__name__}."
+        raise ValueError(msg)
+    if not isinstance(exemplars, Dataset):
+        msg = (f"exemplars must be a Dataset to draw worked examples from (e.g. "
+               f"datasets.load('arith', n=20)), not a {type(exemplars).__name__}.")
+        raise ValueError(msg)
+    taken = sorted({"prompt", "messages"} & set(options))
+    if taken:
+        msg = (f"think_request builds the messages itself; drop {', '.join(taken)}= and pass "
+               "only sampling options (temperature=, max_tokens=, stop=, ...).")
+        raise ValueError(msg)
+    turns = [Message("system", system)]
+    for ex in exemplars.exemplars(k, exclude=problem):
+        working, mark, final = ex.solution.rpartition(ANSWER_MARK)
+        if not mark:
+            msg = (f"Exemplar {ex.id!r} has no {ANSWER_MARK!r} in its solution, so its working "
+                   "and its answer cannot be told apart; use a dataset whose solutions end in "
+                   f"'{ANSWER_MARK} X.'")
+            raise ValueError(msg)
+        turns += [Message("user", ex.question),
+                  Message("assistant", f"<think>{working.strip()}</think>\n{mark}{final}")]
+    turns.append(Message("user", problem.question))
+    return Request(messages=tuple(turns), **options)
+
+
+def split_thinking(completion: Completion, *, open_tag: str = "<think>",
+                   close_tag: str = "</think>") -> Completion:
+    """The completion with *imitated* thinking moved out of its text.
+
+    The text up to the first ``close_tag`` (``open_tag`` removed, whitespace stripped) becomes
+    ``thinking``, the rest (stripped) the ``text``; token counts are left as they are, so
+    :func:`thinking_share` splits them by characters. A completion that never closes the tag
+    keeps its text and gets ``thinking=None``. For imitated thinking only: a real reasoning model
+    returns its thinking separately. Introduced in lesson 07.
+    """
+    if not isinstance(completion, Completion):
+        msg = f"split_thinking takes a Completion, not a {type(completion).__name__}."
+        raise ValueError(msg)
+    if not (isinstance(close_tag, str) and close_tag):
+        msg = f"close_tag must be a non-empty string such as '</think>', not {close_tag!r}."
+        raise ValueError(msg)
+    thinking, closed, answer = completion.text.partition(close_tag)
+    if not closed:
+        return replace(completion, thinking=None)
+    if open_tag:
+        thinking = thinking.replace(open_tag, "")
+    return replace(completion, thinking=thinking.strip(), text=answer.strip())
