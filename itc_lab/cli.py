@@ -13,9 +13,7 @@ from pathlib import Path
 
 from .connect import lessons_dir, recording_path
 
-__all__ = [
-    "main",
-]
+__all__ = ["MODEL_PACKAGE", "get_model_command", "main"]
 
 
 def _find_lesson(name: str) -> Path:

@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # pragma: no cover - runs i
     while not stop.wait(1.0):
         if os.getppid() != parent:
             break
-    with open(os.devnull, "w") as devnull:  # noqa: PTH123
+    with open(os.devnull, "w") as devnull:
         faulthandler.dump_traceback_later(args.grace, exit=True, file=devnull)
         del server
     os._exit(0)
