@@ -38,9 +38,9 @@ from fractions import Fraction
 from typing import Any
 
 __all__ = [
-    "Answer",
     "KINDS",
     "METHODS",
+    "Answer",
     "extract_answer",
     "is_correct",
     "normalize_number",
