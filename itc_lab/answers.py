@@ -31,6 +31,7 @@ Text after the last ``</think>`` is used when a reasoning trace is inlined in th
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
@@ -146,15 +147,18 @@ _SIGN_WORDS = frozenset({"minus", "negative"})
 _RUN_WORDS = _NUMBER_WORDS | _SIGN_WORDS | {"and", "a", "an"}
 _LATEX_WRAPPERS = re.compile(
     r"\\(?:text|textbf|textit|mathrm|mathbf|mbox|operatorname)\s*\{([^{}]*)\}")
-_LATEX_FRAC = re.compile(r"\\frac\s*\{\s*([^{}]*?)\s*\}\s*\{\s*([^{}]*?)\s*\}")
+# One way to match each text (no nested quantifiers over the same characters): the groups' own
+# surrounding whitespace is stripped in _frac_to_slash, so long runs of spaces stay linear.
+_LATEX_FRAC = re.compile(r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
 _LATEX_FRAC_DIGITS = re.compile(r"\\frac\s*(\d)\s*(\d)")
+_BOX_OPEN = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _PLAIN = re.compile(r"[-+]?\d+(?:\.\d+)?")
 _LEAD_JUNK = "*_`'\"“‘([{ \t\r\n"
 _TRAIL_JUNK = "*_`'\"”’)]}.,;:!? \t\r\n"
 
 
 def _frac_to_slash(m: re.Match[str]) -> str:
-    a, b = m.group(1).replace(" ", ""), m.group(2).replace(" ", "")
+    a, b = m.group(1).strip().replace(" ", ""), m.group(2).strip().replace(" ", "")
     if not (_PLAIN.fullmatch(a) and _PLAIN.fullmatch(b)):
         return m.group(0)
     negative = (a[0] == "-") != (b[0] == "-")
@@ -163,13 +167,17 @@ def _frac_to_slash(m: re.Match[str]) -> str:
 
 def _clean_latex(s: str) -> str:
     if "\\" in s or "{" in s:
-        boxed = re.search(r"\\(?:boxed|fbox)\s*\{(.*)\}", s, re.S)
+        # what ``\\boxed\s*\{(.*)\}`` (re.S) would take: from the first box to the last "}",
+        # found without the regex's backtracking (quadratic when no "}" follows many boxes)
+        boxed = _BOX_OPEN.search(s)
         if boxed:
-            s = boxed.group(1)
+            close = s.rfind("}")
+            if close >= boxed.end():
+                s = s[boxed.end():close]
         s = re.sub(r"\\[dt]frac", r"\\frac", s)
         s = re.sub(r"\\(?:left|right)\b", "", s)
         s = s.replace("{,}", ",").replace("\\%", "%").replace("\\$", "$")
-        s = re.sub(r"\^\s*\{?\s*\\circ\s*\}?", "°", s)
+        s = re.sub(r"\^\s*(?:\{\s*)?\\circ\s*\}?", "°", s)
         s = re.sub(r"\\[,!;:]", "", s).replace("\\ ", " ")
         s = _LATEX_WRAPPERS.sub(lambda m: " " + m.group(1), s)
         s = _LATEX_FRAC.sub(_frac_to_slash, s)
@@ -304,8 +312,12 @@ def _words_value(s: str) -> Fraction | None:
     return Fraction(sign * value * scale)
 
 
+_NUMBER_MAX = 300
+"""Longest text read as one number: a number is short, and this keeps the expressions fast."""
+
+
 def _number_value(s: str) -> Fraction | None:
-    if len(s) > 300:  # a number is short; this also keeps the regular expressions fast
+    if len(s) > _NUMBER_MAX:  # a number is short; this also keeps the regular expressions fast
         return None
     text = _clean_latex(s.translate(_SAME_LENGTH)).strip(_LEAD_JUNK).rstrip(_TRAIL_JUNK)
     text = text.lstrip(_LEAD_JUNK)  # "($5)" and "**$5**": currency sat between junk
@@ -376,6 +388,8 @@ _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 _NON_SPACE = re.compile(r"\S")
 _SEGMENT_MAX = 300
 """Characters looked at after an answer marker: an answer is short, and this keeps time linear."""
+_BOXES_TRIED = 100
+"""Text answers: the last boxes looked into (each costs its length; keeps deep nesting linear)."""
 _NOT_ONE = frozenset((
     "no", "any", "some", "every", "each", "which", "that", "this", "the", "anyone", "someone",
     "another",
@@ -474,8 +488,10 @@ def _after_think(text: str) -> int:
 
 
 def _boxed_spans(text: str) -> list[tuple[int, int]]:
-    """Spans of the contents of every closed ``\\boxed{...}``, in order of their start."""
-    opens = {m.end() - 1 for m in re.finditer(r"\\(?:boxed|fbox)\s*\{", text)}
+    """Spans of the contents of every closed ``\\boxed{...}``, in order of their start.
+
+    One pass with a stack of open braces, so thousands of nested boxes stay linear."""
+    opens = {m.end() - 1 for m in _BOX_OPEN.finditer(text)}
     if not opens:
         return []
     spans = []
@@ -488,6 +504,51 @@ def _boxed_spans(text: str) -> list[tuple[int, int]]:
             if start in opens:
                 spans.append((start + 1, i))
     return sorted(spans)
+
+
+class _Tokens:
+    """The number tokens of ``text`` from ``base``, found once, each normalised at most once.
+
+    ``first_in(a, b)`` is ``_first_token(text, a, b)`` for the contents ``[a, b)`` of a box:
+    such a span begins after a ``{`` and ends before its matching ``}``, and a token never
+    takes in a brace of a box (only a ``\\frac{..}{..}`` token has braces, and they pair among
+    themselves), so the tokens a search inside the span finds are the tokens of the whole text
+    that lie in it. Nested boxes then cost a binary search each, not a scan of their contents.
+    """
+
+    def __init__(self, text: str, base: int) -> None:
+        self.matches = list(_NUMBER_TOKEN.finditer(text, base))
+        self.starts = [m.start() for m in self.matches]
+        self._values: dict[int, str | None] = {}
+        self._next: dict[int, int] = {}  # token index -> first index at or after it with a value
+
+    def value(self, i: int) -> str | None:
+        if i not in self._values:
+            self._values[i] = normalize_number(self.matches[i].group(0))
+        return self._values[i]
+
+    def _first_valid(self, i: int) -> int:
+        seen = []
+        n = len(self.matches)
+        while i < n:
+            if i in self._next:
+                i = self._next[i]
+                break
+            seen.append(i)
+            if self.value(i) is not None:
+                break
+            i += 1
+        for j in seen:  # path compression: every token is looked at once in all
+            self._next[j] = i
+        return i
+
+    def first_in(self, a: int, b: int) -> tuple[str, int, int] | None:
+        i = self._first_valid(bisect.bisect_left(self.starts, a))
+        if i >= len(self.matches) or self.matches[i].end() > b:
+            return None
+        m = self.matches[i]
+        value = self.value(i)
+        return None if value is None else (value, m.start(), m.end())
 
 
 def _extract_number(text: str, original: str, base: int) -> Answer:
@@ -510,12 +571,14 @@ def _extract_number(text: str, original: str, base: int) -> Answer:
         if words:
             value, wa, wb = words[0]
             return answer(value, a + wa, a + wb, "answer-is")
+    tokens: _Tokens | None = None
     for a, b in reversed(_boxed_spans(text[base:])):
         a, b = a + base, b + base
-        value = normalize_number(text[a:b])
+        value = normalize_number(text[a:b]) if b - a <= _NUMBER_MAX else None
         if value is not None:
             return answer(value, a, b, "boxed")
-        token = _first_token(text, a, b)
+        tokens = tokens or _Tokens(text, base)
+        token = tokens.first_in(a, b)
         if token is not None:
             return answer(token[0], token[1], token[2], "boxed")
     lines = _lines(text[base:])
@@ -524,10 +587,11 @@ def _extract_number(text: str, original: str, base: int) -> Answer:
         value = normalize_number(text[a:b])
         if value is not None:
             return answer(value, a, b, "final-line")
-    tokens = list(_NUMBER_TOKEN.finditer(text, base))
-    for m in reversed(tokens):
-        value = normalize_number(m.group(0))
+    tokens = tokens or _Tokens(text, base)
+    for i in reversed(range(len(tokens.matches))):
+        value = tokens.value(i)
         if value is not None:
+            m = tokens.matches[i]
             return answer(value, m.start(), m.end(), "last-number")
     if not any(c.isdigit() for c in text[base:]):
         words = _word_numbers(text[base:])
@@ -563,7 +627,7 @@ def _extract_text(text: str, original: str, base: int) -> Answer:
         found = _text_value(text, a, b)
         if found is not None:
             return Answer(found[0], original[found[1]:found[2]], "answer-is")
-    for a, b in reversed(_boxed_spans(text[base:])):
+    for a, b in reversed(_boxed_spans(text[base:])[-_BOXES_TRIED:]):
         value = normalize_text(_clean_latex(text[a + base:b + base]))
         if value is not None:
             return Answer(value, original[a + base:b + base], "boxed")

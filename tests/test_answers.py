@@ -4,6 +4,7 @@ import time
 
 import pytest
 
+from itc_lab import answers
 from itc_lab.answers import (
     KINDS,
     METHODS,
@@ -232,3 +233,57 @@ def test_extraction_stays_fast_on_pathological_text(text):
     for kind in KINDS:
         extract_answer(text, kind)
     assert time.perf_counter() - start < 5  # about 0.2 s; quadratic behaviour takes minutes
+
+
+# Deeply nested or huge inputs: the answer found, in one pass. (Each of these took from a minute
+# to hours before _boxed_spans' boxes shared one token index and the LaTeX patterns stopped
+# backtracking; the results are what the slow code gave on smaller copies.)
+NESTED = 7000  # 7,000 nested \boxed{ is 56 kB of text
+
+
+@pytest.mark.parametrize(("text", "kind", "value", "raw", "method"), [
+    # the innermost boxes hold no number; the outermost box's first number is the answer
+    ("\\boxed{7 " + "\\boxed{" * NESTED + "x" + "}" * (NESTED + 1), "number", "7", "7", "boxed"),
+    ("\\boxed{" * NESTED + "x" + "}" * NESTED, "number", None, None, "none"),
+    ("\\boxed{" * NESTED + "x" + "}" * NESTED, "text", "x", "x", "boxed"),
+    ("\\boxed{" * NESTED + "}" * NESTED + " 5", "number", "5", "5", "last-number"),
+    # every box holds numbers that are not numbers (1/0) before the outermost's 9
+    ("\\boxed{9 " + "\\boxed{1/0 " * NESTED + "}" * (NESTED + 1), "number", "9", "9", "boxed"),
+    ("\\boxed{" * NESTED + "1/0 " * NESTED + "}" * NESTED, "number", None, None, "none"),
+    ("\\boxed{\\frac{" * NESTED + "}" * (2 * NESTED) + "\n\\boxed{3/4}", "number", "3/4",
+     "3/4", "boxed"),
+    # deep braces and 1 MB of "{"
+    ("{" * 500_000 + "\\boxed{12}" + "}" * 500_000, "number", "12", "12", "boxed"),
+    ("{" * 1_000_000, "number", None, None, "none"),
+    ("{" * 1_000_000 + " so 5", "number", "5", "5", "last-number"),
+    ("\\boxed{" * 150_000 + "\\boxed{3}", "number", "3", "3", "boxed"),
+    ("}" * 1_000_000 + "\nThe answer is 8", "number", "8", "8", "answer-is"),
+    # long runs of spaces inside LaTeX that a box's text answer is cleaned of
+    ("\\boxed{\\frac{" + " " * 100_000 + "x}}", "text", "\\frac{ x",
+     "\\frac{" + " " * 100_000 + "x}", "boxed"),
+    ("\\boxed{^" + " " * 100_000 + "x}", "text", "^ x", "^" + " " * 100_000 + "x", "boxed"),
+    ("\\boxed{\\frac{ " + "a " * 100_000 + "}{}}", "text", None, None, None),
+])
+def test_extraction_of_deeply_nested_and_huge_text(text, kind, value, raw, method):
+    found = extract_answer(text, kind)
+    if method is None:  # only that it finishes with a text answer from the box
+        assert found.method == "boxed" and found.value and found.value.startswith("\\frac{ a a")
+        return
+    assert (found.value, found.raw, found.method) == (value, raw, method)
+
+
+def test_the_shared_token_index_finds_what_a_search_of_each_box_finds():
+    """Boxes look up their first number in one index of the whole text's number tokens; that
+    gives the token a search of the box alone gives (see answers._Tokens)."""
+    rng = random.Random(7)
+    pieces = ["\\boxed{", "\\fbox {", "{", "}", "}", "\\frac{", "\\frac", "\\dfrac{1}{2}", "1",
+              "2/3", "1/0", " ", "\n", "x", "-", "$", ",", ".", "^\\circ", "}{", "five", "½",
+              "12,345"]
+    checked = 0
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 30)))
+        tokens = answers._Tokens(text, 0)
+        for a, b in answers._boxed_spans(text):
+            assert tokens.first_in(a, b) == answers._first_token(text, a, b), text
+            checked += 1
+    assert checked > 1000

@@ -118,3 +118,86 @@ def test_diffview_text_fallback() -> None:
     assert data["text/plain"] == expected
     assert repr(DiffView(["one", "two"])) == "DiffView: 1 round, +1/-1 words"
     assert repr(DiffView([])) == "DiffView: 0 rounds, +0/-0 words"
+
+
+# -- long drafts: near-linear, and still exact ------------------------------------------------
+def _words(rng: random.Random, n: int, vocab: list[str]) -> str:
+    seps = [" "] * 40 + [", ", ". ", "\n\n", "\n"]
+    return "".join(rng.choice(vocab) + rng.choice(seps) for _ in range(n))
+
+
+def _vocab(rng: random.Random, n: int = 3000) -> list[str]:
+    return ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(2, 9)))
+            for _ in range(n)]
+
+
+@pytest.mark.parametrize("vocab_size", [3000, 5])
+def test_two_random_40000_word_drafts_reconstruct_exactly(vocab_size: int) -> None:
+    # difflib alone took over 300 s on such a pair (quadratic); this takes about a second
+    rng = random.Random(vocab_size)
+    vocab = _vocab(rng, vocab_size)
+    a, b = _words(rng, 40_000, vocab), _words(rng, 40_000, vocab)
+    ops = _check(a, b)
+    assert any(o["op"] == "equal" for o in ops)
+    stats = diff_stats(a, b)
+    assert 0.0 <= stats["similarity"] <= 1.0
+    assert stats["added"] + stats["unchanged"] == 40_000 + b.count(",") + b.count(".")
+    assert stats["removed"] + stats["unchanged"] == 40_000 + a.count(",") + a.count(".")
+
+
+def _revised(rng: random.Random, a: str, vocab: list[str], edits: int) -> str:
+    tokens = tokenize(a)
+    for _ in range(edits):  # replace a token by a word, add a word after it, or delete it
+        i = rng.randrange(len(tokens))
+        tokens[i] = rng.choice([rng.choice(vocab), tokens[i] + " new", ""])
+    return "".join(tokens)
+
+
+@pytest.mark.parametrize(("words", "edits"), [(12_000, 300), (1_500, 40)])
+def test_a_long_revised_draft_keeps_its_unchanged_words(words: int, edits: int) -> None:
+    import difflib
+    rng = random.Random(3)
+    vocab = _vocab(rng)
+    a = _words(rng, words, vocab)
+    b = _revised(rng, a, vocab, edits)
+    _check(a, b)
+    stats = diff_stats(a, b)
+    assert stats["removed"] <= 2 * edits and stats["added"] <= 2 * edits
+    assert stats["similarity"] > 0.97
+    if words <= 2000:  # as many words kept as difflib keeps (it takes 0.5 s here, minutes above)
+        ta, tb = tokenize(a), tokenize(b)
+        kept = sum(sum(not t.isspace() for t in ta[i1:i2]) for tag, i1, i2, _, _ in
+                   difflib.SequenceMatcher(None, ta, tb, autojunk=False).get_opcodes()
+                   if tag == "equal")
+        assert stats["unchanged"] >= kept
+
+
+def test_long_drafts_with_no_shared_runs_are_replaced_whole() -> None:
+    a, b = "x " * 20_000, "y " * 20_000
+    assert _check(a, b) == [{"op": "delete", "text": a.rstrip()},
+                            {"op": "insert", "text": b.rstrip()}, {"op": "equal", "text": " "}]
+    moved = " ".join(f"w{i}" for i in range(20_000))
+    half = moved.index(" w10000")
+    _check(moved, moved[half + 1:] + " " + moved[:half])  # two halves swapped
+
+
+def test_short_drafts_keep_difflibs_exact_runs() -> None:
+    """Up to about 500 words a side, the runs are difflib's over the tokens, as before."""
+    import difflib
+    rng = random.Random(5)
+    vocab = _vocab(rng, 200)
+    for n in (10, 100, 450):
+        a, b = _words(rng, n, vocab), _words(rng, n, vocab)
+        ta, tb = tokenize(a), tokenize(b)
+        expected = []
+        for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, ta, tb,
+                                                           autojunk=False).get_opcodes():
+            pieces = [("equal", ta[i1:i2])] if tag == "equal" else [("delete", ta[i1:i2]),
+                                                                     ("insert", tb[j1:j2])]
+            for op, toks in pieces:
+                if toks:
+                    if expected and expected[-1]["op"] == op:
+                        expected[-1]["text"] += "".join(toks)
+                    else:
+                        expected.append({"op": op, "text": "".join(toks)})
+        assert word_diff(a, b) == expected
