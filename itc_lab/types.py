@@ -116,6 +116,13 @@ class Request:
             msg = f"top_logprobs must be a whole number from 0 to 20, not {self.top_logprobs!r}."
             raise ValueError(msg)
 
+    def sampling_options(self) -> dict[str, Any]:
+        """The sampling options under the backend-neutral names every backend records in
+        ``Completion.options`` (each backend sends them under its server's own names)."""
+        return {"temperature": self.temperature, "top_p": self.top_p, "top_k": self.top_k,
+                "max_tokens": self.max_tokens, "stop": list(self.stop),
+                "top_logprobs": self.top_logprobs}
+
     def chat(self) -> tuple[Message, ...]:
         """The request as chat turns (a prompt becomes one user turn)."""
         if self.messages is not None:

@@ -458,3 +458,23 @@ def test_gflops_counts_two_flops_per_parameter_per_generated_token() -> None:
         gflops(135e6, -1)
     with pytest.raises(ValueError, match="finite number"):
         gflops(math.inf, 10)
+
+
+def test_pareto_indices_match_a_brute_force_oracle():
+    import random
+
+    from itc_lab.analysis.scaling import pareto_indices
+
+    rng = random.Random(3)
+    for _ in range(200):
+        n = rng.randint(0, 12)
+        costs = [float(rng.randint(0, 5)) for _ in range(n)]
+        quals = [float(rng.randint(0, 5)) for _ in range(n)]
+        dominated = {i for i in range(n) for j in range(n)
+                     if costs[j] <= costs[i] and quals[j] >= quals[i]
+                     and (costs[j] < costs[i] or quals[j] > quals[i])}
+        got = pareto_indices(costs, quals)
+        assert set(got) == set(range(n)) - dominated
+        assert [costs[i] for i in got] == sorted(costs[i] for i in got)
+    with pytest.raises(ValueError, match="one of each"):
+        pareto_indices([1.0], [])

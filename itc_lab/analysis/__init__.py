@@ -60,6 +60,7 @@ from .scaling import (
     fit_series,
     gflops,
     pareto_frontier,
+    pareto_indices,
 )
 from .steps import STEP_WORDS, segment_steps, step_starts
 from .theory import (
@@ -170,6 +171,7 @@ __all__ = [
     "mid_ranks",
     "outcome_of_voting",
     "pareto_frontier",
+    "pareto_indices",
     "pass_at_k",
     "pools_from_records",
     "pools_from_results",

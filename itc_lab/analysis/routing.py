@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .._checks import finite, probability, quantile, whole
+from .scaling import pareto_indices
 from .voting import majority_vote
 
 if TYPE_CHECKING:
@@ -497,15 +498,6 @@ def _default_grid(difficulties: Sequence[float], steps: int) -> list[float]:
     cuts.add(ordered[0] - 1.0)  # below every difficulty: everything to the top tier
     return sorted(cuts)
 
-def _pareto(reports: list[RouterReport], x: str) -> list[RouterReport]:
-    """Reports no other report beats on both cost (lower) and accuracy (higher), by cost."""
-    ordered = sorted(reports, key=lambda r: (getattr(r, x), -r.accuracy))
-    front: list[RouterReport] = []
-    for r in ordered:
-        if not front or r.accuracy > front[-1].accuracy:
-            front.append(r)
-    return front
-
 def tune_router(pools: Sequence[Pool], estimator: str | Estimator, probe: int,
                 budgets: Sequence[int], *, grid: int | Sequence[float] = 10,
                 x: str = "mean_samples") -> list[RouterReport]:
@@ -545,7 +537,8 @@ def tune_router(pools: Sequence[Pool], estimator: str | Estimator, probe: int,
         if point not in seen:
             seen.add(point)
             reports.append(report)
-    return _pareto(reports, x)
+    front = pareto_indices([getattr(r, x) for r in reports], [r.accuracy for r in reports])
+    return [reports[i] for i in front]
 
 # -- judging estimators and routers (lesson 07) -------------------------------------------------
 def mid_ranks(values: Sequence[float]) -> list[float]:

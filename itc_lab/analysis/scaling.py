@@ -23,6 +23,7 @@ __all__ = [
     "fit_series",
     "gflops",
     "pareto_frontier",
+    "pareto_indices",
 ]
 
 """How :func:`compute_optimal` reads a compute level: a cap on the mean cost per problem over all
@@ -304,31 +305,42 @@ def aggregate(rows: Sequence[Mapping[str, Any]], *,
         out.append(row)
     return out
 
-def pareto_frontier(points: Sequence[Mapping[str, Any]], *, cost: str = "tokens",
-                    quality: str = "accuracy") -> list[dict[str, Any]]:
-    """The rows no other row dominates, cheapest first.
+def pareto_indices(costs: Sequence[float], qualities: Sequence[float]) -> list[int]:
+    """Positions of the points no other point dominates, cheapest first (then best first).
 
-    A row is dominated when another costs no more and is no worse, and is strictly better in
-    one of the two. Rows equal in both are all kept. Returns copies of the rows, sorted by cost
-    (then by quality, best first). Introduced in lesson 06.
+    A point is dominated when another costs no more and is no worse, and is strictly better in
+    one of the two; points equal in both are all kept. The one frontier rule of the package
+    (``pareto_frontier`` on rows, ``tune_router`` on router reports). Introduced in lesson 06.
     """
-    items = []
-    for i, r in enumerate(points):
-        items.append((row_number(r, cost, i, "points"), row_number(r, quality, i, "points"), i))
-    items.sort(key=lambda t: (t[0], -t[1], t[2]))
-    kept: list[dict[str, Any]] = []
-    best = -math.inf  # the best quality of every strictly cheaper row
+    if len(costs) != len(qualities):
+        msg = f"{len(costs)} costs but {len(qualities)} qualities: give one of each per point."
+        raise ValueError(msg)
+    items = sorted(range(len(costs)), key=lambda i: (costs[i], -qualities[i], i))
+    kept: list[int] = []
+    best = -math.inf  # the best quality of every strictly cheaper point
     j = 0
     while j < len(items):
         group_end = j
-        while group_end < len(items) and items[group_end][0] == items[j][0]:
+        while group_end < len(items) and costs[items[group_end]] == costs[items[j]]:
             group_end += 1
-        top = items[j][1]  # the group is sorted best first
+        top = qualities[items[j]]  # the group is sorted best first
         if top > best:
-            kept += [dict(points[i]) for c, q, i in items[j:group_end] if q == top]
+            kept += [i for i in items[j:group_end] if qualities[i] == top]
             best = top
         j = group_end
     return kept
+
+
+def pareto_frontier(points: Sequence[Mapping[str, Any]], *, cost: str = "tokens",
+                    quality: str = "accuracy") -> list[dict[str, Any]]:
+    """The rows no other row dominates, cheapest first (see ``pareto_indices``).
+
+    Returns copies of the rows, sorted by cost (then by quality, best first). Introduced in
+    lesson 06.
+    """
+    costs = [row_number(r, cost, i, "points") for i, r in enumerate(points)]
+    qualities = [row_number(r, quality, i, "points") for i, r in enumerate(points)]
+    return [dict(points[i]) for i in pareto_indices(costs, qualities)]
 
 """(mean cost, accuracy, index of the strategy chosen in each bin)."""
 

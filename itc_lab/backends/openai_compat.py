@@ -366,14 +366,7 @@ class OpenAICompatBackend(LiveBackend):
 
     def _options(self, request: Request, n: int = 1) -> dict[str, Any]:
         """What was sent, under the backend-neutral names every backend records."""
-        sent: dict[str, Any] = {
-            "temperature": request.temperature,
-            "top_p": request.top_p,
-            "top_k": request.top_k,
-            "max_tokens": request.max_tokens,
-            "stop": list(request.stop),
-            "top_logprobs": request.top_logprobs,
-        }
+        sent = request.sampling_options()
         if request.think is not None:
             sent["think"] = request.think
         if self._raw(request):

@@ -509,9 +509,7 @@ class SimulatedModel:
             text=text, model=self.model, backend=BACKEND_NAME, seed=seed, tokens=tokens,
             prompt_tokens=self.prompt_tokens, completion_tokens=n_tokens,
             latency_s=n_tokens / self.tokens_per_second, finish_reason=finish,
-            options={"temperature": request.temperature, "top_p": request.top_p,
-                     "top_k": request.top_k, "max_tokens": request.max_tokens,
-                     "stop": list(request.stop), "top_logprobs": request.top_logprobs})
+            options=request.sampling_options())
 
     def _tokens(self, problem: SimulatedProblem, pieces: list[str], answer: str | None,
                 answer_at: int, rng: random.Random, top: int) -> tuple[Token, ...]:

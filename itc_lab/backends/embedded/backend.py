@@ -218,16 +218,6 @@ class EmbeddedBackend(LiveBackend):
             self._template_cache[turns] = cached
         return cached
 
-    def _options(self, request: Request) -> dict[str, Any]:
-        return {
-            "temperature": request.temperature,
-            "top_p": request.top_p,
-            "top_k": request.top_k,
-            "max_tokens": request.max_tokens,
-            "stop": list(request.stop),
-            "top_logprobs": request.top_logprobs,
-        }
-
     def _body(self, request: Request) -> dict[str, Any]:
         return {
             "prompt": self.render_prompt(request),
@@ -266,7 +256,7 @@ class EmbeddedBackend(LiveBackend):
             completion_tokens=int(data.get("tokens_predicted", len(tokens))),
             latency_s=latency,
             finish_reason="length" if data.get("stop_type") == "limit" else "stop",
-            options=self._options(request),
+            options=request.sampling_options(),
         )
 
     @contextlib.contextmanager
