@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from itc_lab.analysis.latency import latency_percentiles, latency_table
-from itc_lab.backends.base import LiveBackend, OnResult
+from itc_lab.backends.base import OnResult
 from itc_lab.backends.budgeted import BudgetedBackend, BudgetExceeded
 from itc_lab.backends.caching import CachingBackend, cache_report
 from itc_lab.backends.recordings import RecordingStore
@@ -27,30 +27,17 @@ from itc_lab.techniques.thinking import (
 )
 from itc_lab.types import Completion, CostModel, Message, Request
 
+from .fakes import ScriptedBackend
 
-class Scripted(LiveBackend):
+
+def Scripted(tokens: int = 7, concurrency: int = 1,
+             fail_seeds: Sequence[int] = ()) -> ScriptedBackend:
     """Generates ``min(tokens, max_tokens)`` tokens; latency and prompt size depend on the seed."""
-
-    name = "scripted"
-
-    def __init__(self, tokens: int = 7, concurrency: int = 1,
-                 fail_seeds: Sequence[int] = ()) -> None:
-        self.model = "scripted-model"
-        self.tokens = tokens
-        self.concurrency = concurrency
-        self.fail_seeds = set(fail_seeds)
-        self.requests: list[Request] = []
-        self._lock = threading.Lock()
-
-    def _sample(self, request: Request) -> Completion:
-        with self._lock:
-            self.requests.append(request)
-        if request.seed in self.fail_seeds:
-            raise RuntimeError(f"scripted failure on seed {request.seed}")
-        return Completion(text=f"answer {request.seed}", model=request.model or self.model,
-                          backend=self.name, seed=request.seed, prompt_tokens=10 + request.seed,
-                          completion_tokens=min(self.tokens, request.max_tokens),
-                          latency_s=0.1 * (request.seed + 1))
+    return ScriptedBackend(lambda r: f"answer {r.seed}", name="scripted", model="scripted-model",
+                           concurrency=concurrency, fail_seeds=fail_seeds, logprob=None,
+                           prompt_tokens=lambda r: 10 + r.seed,
+                           completion_tokens=lambda r: min(tokens, r.max_tokens),
+                           latency=lambda r: 0.1 * (r.seed + 1))
 
 
 class Silent:

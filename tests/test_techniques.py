@@ -7,8 +7,7 @@ import json
 import pytest
 
 import itc_lab
-from itc_lab import Completion, Request, Token, datasets
-from itc_lab.backends.base import LiveBackend
+from itc_lab import Completion, Token, datasets
 from itc_lab.techniques import (
     TECHNIQUES,
     TechniqueResult,
@@ -18,26 +17,14 @@ from itc_lab.techniques import (
     self_consistency,
 )
 
+from .fakes import ScriptedBackend
 
-class Scripted(LiveBackend):
-    """Answers from a list, sample i (seed base+i) gets script[i % len(script)]."""
 
-    name = "scripted"
-
-    def __init__(self, script: list[str], logprobs: list[float] | None = None) -> None:
-        self.model = "scripted"
-        self.concurrency = 1
-        self.script = script
-        self.logprobs = logprobs
-        self.requests: list[Request] = []
-
-    def _sample(self, request: Request) -> Completion:
-        self.requests.append(request)
-        i = request.seed % len(self.script)
-        text = self.script[i]
-        lp = self.logprobs[i] if self.logprobs else -0.1
-        return Completion(text=text, model=self.model, backend=self.name, seed=request.seed,
-                          tokens=(Token(text, lp),), completion_tokens=len(text.split()))
+def Scripted(script: list[str], logprobs: list[float] | None = None) -> ScriptedBackend:
+    """Sample i (seed base+i) answers script[i % len(script)], with logprobs[i] if given."""
+    return ScriptedBackend(script, name="scripted", model="scripted", concurrency=1,
+                           logprob=logprobs or -0.1, completion_tokens="words", prompt_tokens=0,
+                           latency=0.0)
 
 
 @pytest.fixture
@@ -150,7 +137,7 @@ def test_every_technique_is_registered_and_runs_through_evaluate():
     }
     assert set(config) == set(TECHNIQUES)
     for name, (problems, kwargs) in config.items():
-        backend = _Echo()
+        backend = ScriptedBackend("blue river. The answer is 4.", concurrency=2, prompt_tokens=3)
         results = evaluate(name, problems, backend, progress=False, **kwargs)
         assert len(results) == len(problems), name
         for problem, result in zip(problems, results, strict=True):
@@ -158,20 +145,3 @@ def test_every_technique_is_registered_and_runs_through_evaluate():
             assert result.technique == name and result.problem.id == problem.id
             assert isinstance(result.correct, bool) and result.tokens >= 0
         assert backend.calls, f"{name} never asked the model"
-
-
-class _Echo(LiveBackend):
-    """Answers every request with a fixed sentence and records the calls."""
-
-    name = "echo"
-
-    def __init__(self) -> None:
-        self.model = "echo"
-        self.concurrency = 2
-        self.calls: list[Request] = []
-
-    def _sample(self, request: Request) -> Completion:
-        self.calls.append(request)
-        text = "blue river. The answer is 4."
-        return Completion(text=text, model=self.model, backend=self.name, seed=request.seed,
-                          tokens=(Token(text, -0.5),), prompt_tokens=3, completion_tokens=1)

@@ -7,8 +7,7 @@ from fractions import Fraction
 import pytest
 
 import itc_lab
-from itc_lab import Completion, Request
-from itc_lab.backends.base import LiveBackend
+from itc_lab import Request
 from itc_lab.techniques.tree_of_thoughts import (
     Game24Search,
     game24_cot,
@@ -16,21 +15,13 @@ from itc_lab.techniques.tree_of_thoughts import (
     tree_of_thoughts,
 )
 
+from .fakes import ScriptedBackend
 
-class Script(LiveBackend):
+
+def Script(reply) -> ScriptedBackend:
     """Answers every request with the text that ``reply(request)`` returns."""
-
-    name = "script"
-
-    def __init__(self, reply) -> None:
-        self.model = "script"
-        self.reply = reply
-        self.requests: list[Request] = []
-
-    def _sample(self, request: Request) -> Completion:
-        self.requests.append(request)
-        return Completion(text=self.reply(request), model=self.model, backend=self.name,
-                          seed=request.seed, completion_tokens=10)
+    return ScriptedBackend(reply, name="script", model="script", logprob=None,
+                           completion_tokens=10, prompt_tokens=0, latency=0.0)
 
 
 def test_proposals_are_checked_with_exact_arithmetic():

@@ -7,31 +7,20 @@ import math
 import pytest
 
 import itc_lab
-from itc_lab import Alternative, Completion, Request, Token, datasets
-from itc_lab.backends.base import LiveBackend
+from itc_lab import Alternative, Token, datasets
 from itc_lab.datasets.writing import feedback_from_checks, score_text
 from itc_lab.techniques.judge import llm_judge
 from itc_lab.techniques.self_correction import self_correct
 from itc_lab.techniques.self_refine import self_refine
 
+from .fakes import ScriptedBackend
 
-class Replies(LiveBackend):
+
+def Replies(replies: list[str], first_token: Token | None = None) -> ScriptedBackend:
     """Returns the next scripted reply for every request (the last one repeats)."""
-
-    name = "replies"
-
-    def __init__(self, replies: list[str], first_token: Token | None = None) -> None:
-        self.model = "replies"
-        self.replies = replies
-        self.first_token = first_token
-        self.requests: list[Request] = []
-
-    def _sample(self, request: Request) -> Completion:
-        self.requests.append(request)
-        text = self.replies[min(len(self.requests) - 1, len(self.replies) - 1)]
-        tokens = (self.first_token,) if self.first_token else ()
-        return Completion(text=text, model=self.model, backend=self.name, seed=request.seed,
-                          tokens=tokens, completion_tokens=len(text.split()))
+    return ScriptedBackend(replies, by="call", name="replies", model="replies", logprob=None,
+                           first_token=first_token, completion_tokens="words", prompt_tokens=0,
+                           latency=0.0)
 
 
 META = {"required": ["blue", "road"], "max_words": 8, "forbidden": "i"}
