@@ -84,3 +84,57 @@ def open_page(browser: Any, html: str, files: Mapping[str, tuple[str, Callable[[
     page.wait_for_function("window.__ready === true")
     yield page
     context.close()
+
+
+def widget_page(title: str, modules: Mapping[str, str], *, css: tuple[str, ...] = (),
+                width: int = 680, extra_js: str = "") -> str:
+    """The one harness page for every view's front end: it imports each ES module of
+    ``modules`` (kind → served path) and offers ``window.__mount(kind, data, module)``, which
+    renders that kind (or the module at the path ``module``) with a fake anywidget model over
+    ``data`` and returns the render time in ms. ``window.__mounted`` then holds ``el``, ``data``,
+    ``sets`` (every ``model.set``/``save_changes``), ``update(name, value)`` (a change from
+    Python) and ``listeners``; ``window.__sets`` is ``sets``."""
+    links = "\n".join(f'<link rel="stylesheet" href="{c}">' for c in css)
+    imports = "\n".join(f'  import {kind}Module from "{path}";' for kind, path in modules.items())
+    table = ", ".join(f"{kind}: {kind}Module" for kind in modules)
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>{title}</title>
+{links}
+<style>body {{ margin: 16px; width: {width}px; background: #fff; }}</style>
+</head><body>
+<script type="module">
+{imports}
+  window.__modules = {{ {table} }};
+{extra_js}
+  window.__mount = async (kind, data, module) => {{
+    const mod = module ? (await import(module)).default : window.__modules[kind];
+    const listeners = {{}};
+    const sets = [];
+    window.__sets = sets;
+    const model = {{
+      get: (name) => data[name],
+      set: (name, value) => {{ data[name] = value; sets.push([name, value]); }},
+      save_changes: () => {{ sets.push(["save"]); }},
+      on: (event, cb) => {{ (listeners[event] ||= []).push(cb); }},
+      off: (event, cb) => {{
+        listeners[event] = (listeners[event] || []).filter((f) => f !== cb);
+      }},
+      send: () => {{}},
+    }};
+    const el = document.createElement("div");
+    el.className = "mount-" + kind;
+    document.body.appendChild(el);
+    const t0 = performance.now();
+    const cleanup = await mod.render({{ model, el }});
+    const ms = performance.now() - t0;
+    const update = (name, value) => {{
+      data[name] = value;
+      for (const cb of listeners["change:" + name] || []) cb();
+    }};
+    window.__mounted = {{ el, data, sets, update, cleanup, listeners }};
+    return ms;
+  }};
+  window.__ready = true;
+</script>
+</body></html>
+"""

@@ -10,46 +10,14 @@ import pytest
 
 from itc_lab.views.diff_view import DiffView
 
-from .browser_support import ARTIFACTS, IMG_XSS, open_page
+from .browser_support import ARTIFACTS, IMG_XSS, open_page, widget_page
 
 pytestmark = pytest.mark.browser
 
 TRAITS = ("rounds", "current", "mode", "title")
 SCRIPT_ALERT = "<script>alert(1)</script>"
 
-PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>itc-lab diff view</title>
-<link rel="stylesheet" href="/diff_view.css">
-<style>body { margin: 16px; width: 680px; background: #fff; }</style>
-</head><body>
-<script type="module">
-  import diffView from "/diff_view.js";
-  window.__mount = async (data) => {
-    const listeners = {};
-    const sets = [];
-    const model = {
-      get: (name) => data[name],
-      set: (name, value) => { data[name] = value; sets.push([name, value]); },
-      save_changes: () => { sets.push(["save"]); },
-      on: (event, cb) => { (listeners[event] ||= []).push(cb); },
-      off: (event, cb) => {
-        listeners[event] = (listeners[event] || []).filter((f) => f !== cb);
-      },
-      send: () => {},
-    };
-    const el = document.createElement("div");
-    document.body.appendChild(el);
-    const cleanup = await diffView.render({ model, el });
-    const update = (name, value) => {
-      data[name] = value;
-      for (const cb of listeners["change:" + name] || []) cb();
-    };
-    window.__mounted = { el, data, sets, update, cleanup, listeners };
-  };
-  window.__ready = true;
-</script>
-</body></html>
-"""
+PAGE = widget_page("itc-lab diff view", {"diff": "/diff_view.js"}, css=("/diff_view.css",))
 
 
 @pytest.fixture
@@ -62,7 +30,7 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 def _mount(page: Any, view: DiffView) -> None:
-    page.evaluate("(data) => window.__mount(data)", {n: getattr(view, n) for n in TRAITS})
+    page.evaluate("(data) => window.__mount('diff', data)", {n: getattr(view, n) for n in TRAITS})
 
 
 def _texts(page: Any, selector: str) -> list[str]:

@@ -19,46 +19,13 @@ from itc_lab.types import Alternative, Completion, Token
 from itc_lab.views.base import frontend_dir
 from itc_lab.views.trace_view import TraceList, TraceView
 
-from .browser_support import ARTIFACTS, IMG_XSS, SCRIPT_XSS, open_page
+from .browser_support import ARTIFACTS, IMG_XSS, SCRIPT_XSS, open_page, widget_page
 
 pytestmark = pytest.mark.browser
 
 TRACE_TRAITS = ("steps", "answer", "gold", "correct", "title", "model", "note")
 
-PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>itc-lab trace view</title>
-<link rel="stylesheet" href="/trace.css">
-<style>body { margin: 16px; width: 680px; background: #fff; }</style>
-</head><body>
-<script type="module">
-  import traceView from "/trace_bundle.js";
-  window.__mount = async (data, module) => {
-    const mod = module ? (await import(module)).default : traceView;
-    const listeners = {};
-    const sets = [];
-    const model = {
-      get: (name) => data[name],
-      set: (name, value) => { data[name] = value; sets.push([name, value]); },
-      save_changes: () => { sets.push(["save"]); },
-      on: (event, cb) => { (listeners[event] ||= []).push(cb); },
-      off: (event, cb) => {
-        listeners[event] = (listeners[event] || []).filter((f) => f !== cb);
-      },
-      send: () => {},
-    };
-    const el = document.createElement("div");
-    document.body.appendChild(el);
-    const cleanup = await mod.render({ model, el });
-    const update = (name, value) => {
-      data[name] = value;
-      for (const cb of listeners["change:" + name] || []) cb();
-    };
-    window.__mounted = { el, data, sets, update, cleanup, listeners };
-  };
-  window.__ready = true;
-</script>
-</body></html>
-"""
+PAGE = widget_page("itc-lab trace view", {"trace": "/trace_bundle.js"}, css=("/trace.css",))
 
 
 def _cot(answer_tokens: tuple[str, ...] = (" 10",)) -> Completion:
@@ -94,7 +61,7 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 def _mount(page: Any, data: dict[str, Any], module: str | None = None) -> None:
-    page.evaluate("([data, module]) => window.__mount(data, module)", [data, module])
+    page.evaluate("([data, module]) => window.__mount('trace', data, module)", [data, module])
 
 
 def _mount_view(page: Any, widget: TraceView, module: str | None = None) -> None:

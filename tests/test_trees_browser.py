@@ -15,47 +15,13 @@ import pytest
 from itc_lab.views.base import frontend_dir
 from itc_lab.views.tree_view import TreeView, visible_ids
 
-from .browser_support import ARTIFACTS, open_page
+from .browser_support import ARTIFACTS, open_page, widget_page
 from .test_trees import NASTY, big_tree, small_tree
 
 pytestmark = pytest.mark.browser
 
-PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>itc-lab tree view</title>
-<link rel="stylesheet" href="/tree_view.css">
-<style>body { margin: 16px; width: 980px; background: #fff; }</style>
-</head><body>
-<script type="module">
-  import treeView from "/tree_view.js";
-  window.__mount = async (data) => {
-    const listeners = {};
-    window.__sets = [];
-    const model = {
-      get: (name) => data[name],
-      set: (name, value) => { data[name] = value; window.__sets.push([name, value]); },
-      save_changes: () => {},
-      on: (event, cb) => { (listeners[event] ||= []).push(cb); },
-      off: (event, cb) => {
-        listeners[event] = (listeners[event] || []).filter((f) => f !== cb);
-      },
-      send: () => {},
-    };
-    const el = document.createElement("div");
-    document.body.appendChild(el);
-    const t0 = performance.now();
-    const cleanup = await treeView.render({ model, el });
-    const ms = performance.now() - t0;
-    const update = (name, value) => {
-      data[name] = value;
-      for (const cb of listeners["change:" + name] || []) cb();
-    };
-    window.__mounted = { el, data, update, cleanup, listeners };
-    return ms;
-  };
-  window.__ready = true;
-</script>
-</body></html>
-"""
+PAGE = widget_page("itc-lab tree view", {"tree": "/tree_view.js"}, css=("/tree_view.css",),
+                   width=980)
 
 
 @pytest.fixture
@@ -69,7 +35,7 @@ def page(browser: Any) -> Iterator[Any]:
 
 def _mount(page: Any, widget: TreeView) -> float:
     data = {"payload": widget.payload, "selected": widget.selected, "step": widget.step}
-    return float(page.evaluate("data => window.__mount(data)", data))
+    return float(page.evaluate("data => window.__mount('tree', data)", data))
 
 
 def _row(page: Any, node_id: int) -> Any:

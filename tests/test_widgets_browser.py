@@ -19,49 +19,15 @@ from itc_lab.views.base import frontend_dir
 from itc_lab.views.token_view import TokenView
 from itc_lab.views.usage_view import UsageView
 
-from .browser_support import ARTIFACTS, IMG_XSS, SCRIPT_XSS, open_page
+from .browser_support import ARTIFACTS, IMG_XSS, SCRIPT_XSS, open_page, widget_page
 
 pytestmark = pytest.mark.browser
 
 
-PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>itc-lab widgets</title>
-<link rel="stylesheet" href="/token_view.css">
-<style>body { margin: 16px; width: 680px; background: #fff; }</style>
-</head><body>
-<script type="module">
-  import tokenView from "/token_view.js";
-  import * as tokenModule from "/token_view.js";
-  import usageView from "/usage_view.js";
-  window.__modules = { token: tokenView, usage: usageView };
-  window.__band = tokenModule.band;
-  window.__mount = async (kind, data) => {
-    const listeners = {};
-    const model = {
-      get: (name) => data[name],
-      set: (name, value) => { data[name] = value; },
-      save_changes: () => {},
-      on: (event, cb) => { (listeners[event] ||= []).push(cb); },
-      off: (event, cb) => {
-        listeners[event] = (listeners[event] || []).filter((f) => f !== cb);
-      },
-      send: () => {},
-    };
-    const el = document.createElement("div");
-    el.className = "mount-" + kind;
-    document.body.appendChild(el);
-    const cleanup = await window.__modules[kind].render({ model, el });
-    const update = (name, value) => {
-      data[name] = value;
-      for (const cb of listeners["change:" + name] || []) cb();
-    };
-    window.__mounted = { el, update, cleanup, listeners };
-    return el.className;
-  };
-  window.__ready = true;
-</script>
-</body></html>
-"""
+PAGE = widget_page("itc-lab widgets", {"token": "/token_view.js", "usage": "/usage_view.js"},
+                   css=("/token_view.css",),
+                   extra_js=('  import * as tokenAll from "/token_view.js";\n'
+                             "  window.__band = tokenAll.band;"))
 
 
 def _completion() -> Completion:
