@@ -17,6 +17,7 @@ from itc_lab.charts import (
 )
 
 SCRIPT = "<script>alert('pwned')</script> & <b>bold</b>"
+SHOWN = "‹script›alert('pwned')‹/script› & ‹b›bold‹/b›"  # SCRIPT as the charts carry it
 
 
 def spec_of(chart: Any) -> dict[str, Any]:
@@ -98,7 +99,7 @@ def test_vote_chart_bars_colours_and_winner():
     assert enc["x"]["field"] == "answer"
     assert enc["x"]["sort"] == {"field": "rank", "op": "min", "order": "ascending"}
     ranked = sorted((r for r in all_data(spec) if "rank" in r), key=lambda r: r["rank"])
-    assert [r["answer"] for r in ranked] == ["12", "7", SCRIPT, NO_ANSWER]  # none last
+    assert [r["answer"] for r in ranked] == ["12", "7", SHOWN, NO_ANSWER]  # none last
     assert enc["y"]["field"] == "votes"
     scale = enc["color"]["scale"]
     assert scale["domain"] == ["correct", "wrong", "no answer"]
@@ -129,7 +130,7 @@ def test_vote_chart_selection_named_answer_filters_the_trace_panel():
     assert panel["encoding"]["text"]["field"] == "trace"
     assert {"filter": {"param": "answer", "empty": False}} in panel["transform"]
     traces = [r for r in all_data(spec) if "trace" in r]
-    assert [r["answer"] for r in traces] == ["12", "7", NO_ANSWER, "12", "7", "12", SCRIPT]
+    assert [r["answer"] for r in traces] == ["12", "7", NO_ANSWER, "12", "7", "12", SHOWN]
     assert traces[1]["trace"] == "trace 1: the answer is 7"
 
 
@@ -137,8 +138,10 @@ def test_vote_chart_puts_model_text_in_data_only():
     chart = vote_chart(ANSWERS, gold="7", traces=TRACES)
     spec = spec_of(chart)
     data = all_data(spec)
-    assert any(r.get("trace") == SCRIPT for r in data)  # verbatim, not escaped or rewritten
-    assert any(r.get("answer") == SCRIPT for r in data)
+    # readable, with look-alikes for < and > (see charts.safe_text; test_chart_safety.py)
+    assert any(r.get("trace") == SHOWN for r in data)
+    assert any(r.get("answer") == SHOWN for r in data)
+    assert "<" not in json.dumps(data)
     rest = json.dumps(without_data(spec))
     assert "<script>" not in rest and "<b>" not in rest
     assert "html" not in rest.lower()

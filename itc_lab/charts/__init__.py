@@ -3,10 +3,24 @@
 ``voting`` (vote, accuracy, cost-accuracy and early-stopping charts), ``verification``
 (calibration, ROC, flips, best-of-N), ``scaling``, ``compute_optimal``, ``routing``, and
 ``search`` (a search tree as a Graphviz graph). Every builder returns a chart object; call
-``use_offline_renderer()`` once to draw without internet access.
+``use_offline_renderer()`` once to draw without internet access. Every string a builder puts
+into a Vega-Lite spec goes through ``safe_text`` (``<`` and ``>`` become ‹ and ›), so model text
+cannot become markup or script in the HTML Altair writes (``to_html``, ``save``, renderers).
 """
 
-from .base import MAX_ROWS, chart_rows, is_number, series_field, too_many_rows, use_offline_renderer
+from .base import (
+    LOOK_ALIKES,
+    MAX_ROWS,
+    ScriptSafeJSONEncoder,
+    chart_rows,
+    is_number,
+    safe_data,
+    safe_text,
+    safe_value,
+    series_field,
+    too_many_rows,
+    use_offline_renderer,
+)
 from .compute_optimal import compute_optimal_chart
 from .routing import router_chart
 from .scaling import SIMULATED_SUFFIX, scaling_chart
@@ -37,12 +51,14 @@ from .voting import (
 
 __all__ = [
     "FLIP_COLORS",
+    "LOOK_ALIKES",
     "MAX_ROWS",
     "NO_ANSWER",
     "SIMULATED_SUFFIX",
     "STATUSES",
     "STATUS_COLORS",
     "TRACE_CHARS",
+    "ScriptSafeJSONEncoder",
     "accuracy_chart",
     "best_of_n_chart",
     "calibration_chart",
@@ -59,6 +75,9 @@ __all__ = [
     "one_line",
     "roc_chart",
     "router_chart",
+    "safe_data",
+    "safe_text",
+    "safe_value",
     "scale_domain",
     "scaling_chart",
     "series_field",

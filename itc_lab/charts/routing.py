@@ -8,7 +8,7 @@ from typing import Any
 import altair as alt
 
 from ..analysis.routing import RouterReport, cost_field
-from .base import MAX_ROWS
+from .base import MAX_ROWS, safe_data, safe_text
 
 __all__ = [
     "router_chart",
@@ -51,7 +51,7 @@ def router_chart(reports: Sequence[RouterReport], fixed_curve: Sequence[Mapping[
     x_enc = alt.X(f"{x}:Q", title=title_x, scale=alt.Scale(zero=False))
     y_enc = alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"),
                   title="accuracy")
-    fixed = alt.Chart(alt.InlineData(values=fixed_rows)).transform_calculate(
+    fixed = alt.Chart(safe_data(fixed_rows)).transform_calculate(
         policy_name="'fixed budget'").encode(x=x_enc, y=y_enc, color=color)
     fixed_line = fixed.mark_line(strokeDash=[4, 3])
     fixed_points = fixed.mark_point(filled=True, size=40).encode(tooltip=[
@@ -60,7 +60,7 @@ def router_chart(reports: Sequence[RouterReport], fixed_curve: Sequence[Mapping[
         alt.Tooltip("mean_tokens:Q", format=",.0f", title="mean tokens")])
     layers = [fixed_line, fixed_points]
     if router_rows:
-        routers = alt.Chart(alt.InlineData(values=router_rows)).transform_calculate(
+        routers = alt.Chart(safe_data(router_rows)).transform_calculate(
             policy_name="'router'").encode(x=x_enc, y=y_enc, color=color)
         layers.append(routers.mark_point(filled=True, size=90, shape="diamond").encode(tooltip=[
             alt.Tooltip("router:N"), alt.Tooltip("accuracy:Q", format=".1%"),
@@ -69,4 +69,5 @@ def router_chart(reports: Sequence[RouterReport], fixed_curve: Sequence[Mapping[
             alt.Tooltip("thresholds:N"), alt.Tooltip("budgets:N", title="budgets per tier"),
             alt.Tooltip("tier_counts:N", title="problems per tier")]))
     return alt.LayerChart(layer=layers).properties(
-        title=title or "Routing against fixed budgets at equal compute", width=420, height=280)
+        title=safe_text(title or "Routing against fixed budgets at equal compute"), width=420,
+        height=280)

@@ -11,7 +11,7 @@ import altair as alt
 
 from .._checks import row_field, row_number
 from ..analysis.scaling import LogLinearFit, SaturatingFit, pareto_frontier
-from .base import chart_rows
+from .base import chart_rows, safe_data, safe_text
 
 __all__ = [
     "SIMULATED_SUFFIX",
@@ -69,22 +69,25 @@ def scaling_chart(rows: Sequence[Mapping[str, Any]], *, x: str = "tokens",
     reserved = {"series", "source"}
     extra = [k for k in items[0] if k not in {x, y, color, *reserved}
              and all(k in r for r in items)]
-    tips = [alt.Tooltip("series:N", title=color or "series"),
-            alt.Tooltip(f"{x}:Q", format=",.4~g"), alt.Tooltip(f"{y}:Q", format=".3~g")]
-    tips += [alt.Tooltip(k, type="quantitative" if isinstance(items[0][k], int | float)
+    # field names as safe_data writes the rows' keys (model text or not, nothing in the spec
+    # may read as markup)
+    fx, fy, series_title = safe_text(x), safe_text(y), safe_text(color or "series")
+    tips = [alt.Tooltip("series:N", title=series_title),
+            alt.Tooltip(f"{fx}:Q", format=",.4~g"), alt.Tooltip(f"{fy}:Q", format=".3~g")]
+    tips += [alt.Tooltip(safe_text(k), type="quantitative" if isinstance(items[0][k], int | float)
                          and not isinstance(items[0][k], bool) else "nominal") for k in extra]
     scale = alt.Scale(type="log") if log_x else alt.Scale(zero=False)
-    x_enc = alt.X(f"{x}:Q", scale=scale, title=f"{x} (log scale)" if log_x else x)
-    y_enc = alt.Y(f"{y}:Q", title=y, scale=alt.Scale(zero=False))
-    series_enc = alt.Color("series:N", title=color or "series")
+    x_enc = alt.X(f"{fx}:Q", scale=scale, title=f"{fx} (log scale)" if log_x else fx)
+    y_enc = alt.Y(f"{fy}:Q", title=fy, scale=alt.Scale(zero=False))
+    series_enc = alt.Color("series:N", title=series_title)
     any_simulated = any(r["source"] == "simulated" for r in items)
     dash = alt.StrokeDash("source:N", title="source",
                           scale=alt.Scale(domain=["measured", "simulated"],
                                           range=[[1, 0], [6, 4]]),
                           legend=alt.Legend() if any_simulated else None)
-    base = alt.Chart(alt.InlineData(values=items)).encode(x=x_enc, y=y_enc, color=series_enc)
+    base = alt.Chart(safe_data(items)).encode(x=x_enc, y=y_enc, color=series_enc)
     layers: list[alt.Chart] = [
-        base.mark_line(opacity=0.7).encode(strokeDash=dash, order=alt.Order(f"{x}:Q"),
+        base.mark_line(opacity=0.7).encode(strokeDash=dash, order=alt.Order(f"{fx}:Q"),
                                            detail="series:N").properties(name="measured_lines"),
         base.mark_point(size=60, filled=True, opacity=1).encode(tooltip=tips).transform_filter(
             alt.datum.source == "measured").properties(name="measured_points"),
@@ -108,7 +111,7 @@ def scaling_chart(rows: Sequence[Mapping[str, Any]], *, x: str = "tokens",
                 if xv > 0:
                     curve_rows.append({x: xv, y: fit(xv), "series": mine[0]["series"],
                                        "fit": f"{key} fit"})
-        layers.append(alt.Chart(alt.InlineData(values=curve_rows)).mark_line(
+        layers.append(alt.Chart(safe_data(curve_rows)).mark_line(
             strokeDash=[2, 2], strokeWidth=1.5, opacity=0.9).encode(
             x=x_enc, y=y_enc, color=series_enc, detail="fit:N",
             tooltip=[alt.Tooltip("fit:N")]).properties(name="fitted_curves"))
@@ -132,13 +135,14 @@ def scaling_chart(rows: Sequence[Mapping[str, Any]], *, x: str = "tokens",
         front = pareto_frontier(chosen, cost=x, quality=y)
         front_rows = [{x: r[x], y: r[y], "series": r["series"], "frontier": "Pareto frontier"}
                       for r in front]
-        layers.append(alt.Chart(alt.InlineData(values=front_rows)).mark_line(
+        layers.append(alt.Chart(safe_data(front_rows)).mark_line(
             interpolate="step-after", color=_FRONTIER_COLOR, strokeWidth=1.5,
             opacity=0.8).encode(x=x_enc, y=y_enc, tooltip=[
                 alt.Tooltip("frontier:N", title="line"), alt.Tooltip("series:N"),
-                alt.Tooltip(f"{x}:Q", format=",.4~g"), alt.Tooltip(f"{y}:Q", format=".3~g")]
+                alt.Tooltip(f"{fx}:Q", format=",.4~g"), alt.Tooltip(f"{fy}:Q", format=".3~g")]
         ).properties(name="pareto_frontier"))
     heading = title or f"{y} against {x}"
     if any(r["source"] == "simulated" for r in items):
         heading += " (dashed, hollow: simulated)"
-    return alt.LayerChart(layer=layers).properties(title=heading, width=440, height=300)
+    return alt.LayerChart(layer=layers).properties(title=safe_text(heading), width=440,
+                                                   height=300)

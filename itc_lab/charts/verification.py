@@ -16,6 +16,7 @@ import altair as alt
 
 from .._checks import row_number
 from ..analysis.verification import FLIP_KEYS
+from .base import safe_data, safe_text
 
 __all__ = [
     "FLIP_COLORS",
@@ -47,7 +48,7 @@ def _items(rows: Sequence[Mapping[str, Any]], what: str) -> list[dict[str, Any]]
 
 
 def _diagonal() -> alt.Chart:
-    chart: alt.Chart = alt.Chart(alt.InlineData(values=_DIAGONAL)).mark_line(
+    chart: alt.Chart = alt.Chart(safe_data(_DIAGONAL)).mark_line(
         strokeDash=[4, 4], color="#999999").encode(x="x:Q", y="y:Q")
     return chart
 
@@ -70,7 +71,7 @@ def flip_chart(rows: Sequence[Mapping[str, Any]], title: str = "") -> alt.Chart:
         items[i]["stack_order"] = FLIP_KEYS.index(r["transition"])
     domain = list(FLIP_KEYS)
     pick = alt.selection_point(name="transition", fields=["transition"], bind="legend")
-    chart: alt.Chart = alt.Chart(alt.InlineData(values=items)).mark_bar().encode(
+    chart: alt.Chart = alt.Chart(safe_data(items)).mark_bar().encode(
         x=alt.X("step:N", title="round", sort=alt.EncodingSortField(field="round", op="min")),
         y=alt.Y("count:Q", stack="zero", title="problems"),
         color=alt.Color("transition:N", title=None,
@@ -80,7 +81,7 @@ def flip_chart(rows: Sequence[Mapping[str, Any]], title: str = "") -> alt.Chart:
         tooltip=[alt.Tooltip("step:N", title="round"), alt.Tooltip("transition:N"),
                  alt.Tooltip("count:Q")],
     ).add_params(pick).properties(name="flip_bars",
-                                  title=title or "How answers changed each round",
+                                  title=safe_text(title or "How answers changed each round"),
                                   width=360, height=260)
     return chart
 
@@ -102,7 +103,7 @@ def best_of_n_chart(rows: Sequence[Mapping[str, Any]], title: str = "") -> alt.L
         items[i]["series"] = str(r.get("series", "best-of-n"))
     distinct = sorted({float(r["n"]) for r in items})
     pick = alt.selection_point(name="series", fields=["series"], bind="legend")
-    base = alt.Chart(alt.InlineData(values=items)).encode(
+    base = alt.Chart(safe_data(items)).encode(
         x=alt.X("n:Q", scale=alt.Scale(type="log", base=2), title="n (samples judged)",
                 axis=alt.Axis(values=distinct) if len(distinct) <= 12 else alt.Axis()),
         y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"),
@@ -115,7 +116,7 @@ def best_of_n_chart(rows: Sequence[Mapping[str, Any]], title: str = "") -> alt.L
         tooltip=[alt.Tooltip("series:N"), alt.Tooltip("n:Q"),
                  alt.Tooltip("accuracy:Q", format=".1%")])
     return alt.LayerChart(layer=[line, points]).properties(
-        title=title or "Best-of-n accuracy against n", width=420, height=280)
+        title=safe_text(title or "Best-of-n accuracy against n"), width=420, height=280)
 
 
 def calibration_chart(report: Mapping[str, Any], title: str = "") -> alt.LayerChart:
@@ -136,7 +137,8 @@ def calibration_chart(report: Mapping[str, Any], title: str = "") -> alt.LayerCh
         row_number(r, "fraction_correct", i, "calibration")
     ece = report.get("ece")
     heading = title or ("Calibration" + (f" (ECE {ece:.3f})" if isinstance(ece, float) else ""))
-    points = alt.Chart(alt.InlineData(values=items)).mark_circle(opacity=0.8).encode(
+    data = safe_data(items)
+    points = alt.Chart(data).mark_circle(opacity=0.8).encode(
         x=alt.X("mean_score:Q", scale=alt.Scale(domain=[0, 1]), title="mean judge score"),
         y=alt.Y("fraction_correct:Q", scale=alt.Scale(domain=[0, 1]), title="fraction correct"),
         size=alt.Size("count:Q", title="samples"),
@@ -144,10 +146,10 @@ def calibration_chart(report: Mapping[str, Any], title: str = "") -> alt.LayerCh
                  alt.Tooltip("mean_score:Q", format=".2f"),
                  alt.Tooltip("fraction_correct:Q", format=".1%"), alt.Tooltip("count:Q")],
     )
-    points_line = alt.Chart(alt.InlineData(values=items)).mark_line(color="#0072B2").encode(
+    points_line = alt.Chart(data).mark_line(color="#0072B2").encode(
         x="mean_score:Q", y="fraction_correct:Q")
     return alt.LayerChart(layer=[_diagonal(), points_line, points]).properties(
-        title=heading, width=300, height=300)
+        title=safe_text(heading), width=300, height=300)
 
 
 def roc_chart(report: Mapping[str, Any], title: str = "") -> alt.LayerChart:
@@ -164,7 +166,7 @@ def roc_chart(report: Mapping[str, Any], title: str = "") -> alt.LayerChart:
         items.append({"fpr": fpr, "tpr": tpr, "threshold": shown, "order": i})
     auc = report.get("auc")
     heading = title or ("ROC" + (f" (AUC {auc:.3f})" if isinstance(auc, float) else ""))
-    curve = alt.Chart(alt.InlineData(values=items)).mark_line(
+    curve = alt.Chart(safe_data(items)).mark_line(
         point=True, color="#0072B2").encode(
         x=alt.X("fpr:Q", scale=alt.Scale(domain=[0, 1]), title="false positive rate"),
         y=alt.Y("tpr:Q", scale=alt.Scale(domain=[0, 1]), title="true positive rate"),
@@ -173,4 +175,4 @@ def roc_chart(report: Mapping[str, Any], title: str = "") -> alt.LayerChart:
                  alt.Tooltip("tpr:Q", format=".2f")],
     )
     return alt.LayerChart(layer=[_diagonal(), curve]).properties(
-        title=heading, width=300, height=300)
+        title=safe_text(heading), width=300, height=300)

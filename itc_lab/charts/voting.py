@@ -11,7 +11,15 @@ import altair as alt
 
 from .._checks import row_number, shorten
 from ..analysis.voting import majority_vote
-from .base import MAX_ROWS, chart_rows, is_number, series_field, too_many_rows
+from .base import (
+    MAX_ROWS,
+    chart_rows,
+    is_number,
+    safe_data,
+    safe_text,
+    series_field,
+    too_many_rows,
+)
 
 __all__ = [
     "NO_ANSWER",
@@ -118,7 +126,7 @@ def vote_chart(answers: Sequence[str | None], gold: str | None = None,
     x = alt.X("answer:N", sort=alt.EncodingSortField(field="rank", op="min", order="ascending"),
               title="answer", axis=alt.Axis(labelAngle=-30 if longest > 6 else 0, labelLimit=160))
     y = alt.Y("votes:Q", title="votes (samples)", axis=alt.Axis(tickMinStep=1))
-    base = alt.Chart(alt.InlineData(values=bar_rows)).encode(x=x, y=y)
+    base = alt.Chart(safe_data(bar_rows)).encode(x=x, y=y)
     bars = base.mark_bar(cursor="pointer").encode(
         color=alt.Color("status:N", title=None,
                         scale=alt.Scale(domain=domain,
@@ -129,14 +137,14 @@ def vote_chart(answers: Sequence[str | None], gold: str | None = None,
     ).add_params(pick).properties(name="vote_bars")
     labels = base.mark_text(baseline="bottom", dy=-3).encode(text="label:N")
     heading = title or (f"Votes of {len(items)} samples" + (f" (gold: {gold})" if gold else ""))
-    top = alt.LayerChart(layer=[bars, labels]).properties(title=heading)
+    top = alt.LayerChart(layer=[bars, labels]).properties(title=safe_text(heading))
     if trace_list is None:
         return alt.vconcat(top)
 
     trace_rows = [{"answer": no_answer if a is None else a, "sample": f"#{i}",
                    "order": i, "trace": shorten(t, TRACE_CHARS)}
                   for i, (a, t) in enumerate(zip(items, trace_list, strict=True))]
-    panel = alt.Chart(alt.InlineData(values=trace_rows)).mark_text(
+    panel = alt.Chart(safe_data(trace_rows)).mark_text(
         align="left", baseline="middle", x=0, fontSize=11,
     ).encode(
         y=alt.Y("sample:N", sort=alt.EncodingSortField(field="order", order="ascending"),
@@ -166,12 +174,13 @@ def accuracy_chart(rows: Sequence[Mapping[str, Any]], x: str = "k",
     distinct = sorted(set(xs))
     axis = alt.Axis(values=distinct) if len(distinct) <= 12 else alt.Axis()
     scale = alt.Scale(type="log", base=2) if log else alt.Scale(zero=False)
-    x_enc = alt.X(f"{x}:Q", scale=scale, axis=axis, title=x)
+    field = safe_text(x)  # the rows' keys are made inert too (safe_data)
+    x_enc = alt.X(f"{field}:Q", scale=scale, axis=axis, title=field)
     y_enc = alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"),
                   title="accuracy")
     color = (alt.Color(f"{series}:N", title=series) if series
              else alt.value(STATUS_COLORS["answer"]))
-    tips = [alt.Tooltip(f"{x}:Q"), alt.Tooltip("accuracy:Q", format=".1%")]
+    tips = [alt.Tooltip(f"{field}:Q"), alt.Tooltip("accuracy:Q", format=".1%")]
     if series:
         tips.insert(0, alt.Tooltip(f"{series}:N"))
     band_ok = all("low" in r and "high" in r for r in items)
@@ -182,7 +191,7 @@ def accuracy_chart(rows: Sequence[Mapping[str, Any]], x: str = "k",
         tips += [alt.Tooltip("low:Q", format=".1%"), alt.Tooltip("high:Q", format=".1%")]
     if all("n_problems" in r for r in items):
         tips.append(alt.Tooltip("n_problems:Q", title="problems"))
-    base = alt.Chart(alt.InlineData(values=items)).encode(x=x_enc, color=color)
+    base = alt.Chart(safe_data(items)).encode(x=x_enc, color=color)
     layers = []
     if band_ok:
         layers.append(base.mark_area(opacity=0.18).encode(
@@ -190,8 +199,8 @@ def accuracy_chart(rows: Sequence[Mapping[str, Any]], x: str = "k",
             y2=alt.Y2("high:Q")))
     layers.append(base.mark_line().encode(y=y_enc))
     layers.append(base.mark_point(filled=True, size=50).encode(y=y_enc, tooltip=tips))
-    return alt.LayerChart(layer=layers).properties(title=title or f"Accuracy against {x}",
-                                                   width=420, height=280)
+    return alt.LayerChart(layer=layers).properties(
+        title=safe_text(title or f"Accuracy against {x}"), width=420, height=280)
 
 def cost_accuracy_chart(rows: Sequence[Mapping[str, Any]], x: str = "tokens",
                         title: str = "") -> alt.LayerChart:
@@ -225,16 +234,19 @@ def cost_accuracy_chart(rows: Sequence[Mapping[str, Any]], x: str = "tokens",
         r["point_label"] = str(r[name]) if last[str(r[name])] == i else ""
     extra = [k for k in items[0] if k not in {x, "accuracy", name, "point_label", "low", "high"}
              and all(k in r for r in items)]
-    tips = [alt.Tooltip(f"{name}:N"), alt.Tooltip(f"{x}:Q", format=",.0f"),
+    field = safe_text(x)  # the rows' keys are made inert too (safe_data)
+    tips = [alt.Tooltip(f"{name}:N"), alt.Tooltip(f"{field}:Q", format=",.0f"),
             alt.Tooltip("accuracy:Q", format=".1%")] + [
-                alt.Tooltip(k, type="quantitative" if is_number(items[0][k]) else "nominal")
+                alt.Tooltip(safe_text(k),
+                            type="quantitative" if is_number(items[0][k]) else "nominal")
                 for k in extra]
-    x_enc = alt.X(f"{x}:Q", scale=alt.Scale(type="log"), title=f"{x} (mean per problem, log)")
+    x_enc = alt.X(f"{field}:Q", scale=alt.Scale(type="log"),
+                  title=f"{field} (mean per problem, log)")
     y_enc = alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"),
                   title="accuracy")
     color = alt.Color(f"{name}:N", title=name)
-    base = alt.Chart(alt.InlineData(values=items)).encode(x=x_enc, color=color)
-    layers = [base.mark_line(opacity=0.6).encode(y=y_enc, order=alt.Order(f"{x}:Q"))]
+    base = alt.Chart(safe_data(items)).encode(x=x_enc, color=color)
+    layers = [base.mark_line(opacity=0.6).encode(y=y_enc, order=alt.Order(f"{field}:Q"))]
     if all("low" in r and "high" in r for r in items):
         layers.append(base.mark_rule().encode(
             y=alt.Y("low:Q", scale=alt.Scale(domain=[0, 1]), title="accuracy"),
@@ -242,8 +254,8 @@ def cost_accuracy_chart(rows: Sequence[Mapping[str, Any]], x: str = "tokens",
     layers.append(base.mark_point(filled=True, size=70).encode(y=y_enc, tooltip=tips))
     layers.append(base.mark_text(align="left", dx=7, dy=-7).encode(y=y_enc,
                                                                    text="point_label:N"))
-    return alt.LayerChart(layer=layers).properties(title=title or "Accuracy against cost",
-                                                   width=420, height=280)
+    return alt.LayerChart(layer=layers).properties(
+        title=safe_text(title or "Accuracy against cost"), width=420, height=280)
 
 def early_stopping_chart(rows: Sequence[Mapping[str, Any]], *, budget: int,
                          title: str = "") -> alt.HConcatChart:
@@ -296,16 +308,17 @@ def early_stopping_chart(rows: Sequence[Mapping[str, Any]], *, budget: int,
         summary.append({"method": m, "mean_samples": used, "accuracy": acc,
                         "saved": 1 - used / budget, "problems": len(mine),
                         "label": f"{m}: {acc:.0%} at {used:.1f}"})
-    problems = list(dict.fromkeys(r["problem"] for r in items))
-    color = alt.Color("method:N", title="method", scale=alt.Scale(domain=methods))
+    problems = [safe_text(p) for p in dict.fromkeys(r["problem"] for r in items)]
+    shown_methods = [safe_text(m) for m in methods]  # as safe_data writes them in the rows
+    color = alt.Color("method:N", title="method", scale=alt.Scale(domain=shown_methods))
     x_samples = alt.X("samples:Q", scale=alt.Scale(domain=[0, budget]),
                       title="samples used")
-    rule_data = alt.InlineData(values=[{"budget": budget, "label": f"fixed budget = {budget}"}])
-    per_problem = alt.Chart(alt.InlineData(values=items)).encode(
+    rule_data = safe_data([{"budget": budget, "label": f"fixed budget = {budget}"}])
+    per_problem = alt.Chart(safe_data(items)).encode(
         x=x_samples,
         y=alt.Y("problem:N", sort=problems, title="problem"),
         color=color,
-        yOffset=alt.YOffset("method:N", scale=alt.Scale(domain=methods)),
+        yOffset=alt.YOffset("method:N", scale=alt.Scale(domain=shown_methods)),
         tooltip=[alt.Tooltip("problem:N"), alt.Tooltip("method:N"), alt.Tooltip("samples:Q"),
                  alt.Tooltip("result:N", title="answer")],
     )
@@ -316,7 +329,7 @@ def early_stopping_chart(rows: Sequence[Mapping[str, Any]], *, budget: int,
         x=alt.X("budget:Q", title="samples used"))
     left = alt.LayerChart(layer=[hollow, filled, budget_rule]).properties(
         title="Samples used per problem (filled: correct)", width=360)
-    points = alt.Chart(alt.InlineData(values=summary)).encode(
+    points = alt.Chart(safe_data(summary)).encode(
         x=alt.X("mean_samples:Q", scale=alt.Scale(domain=[0, budget]),
                 title="mean samples used per problem"),
         y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"),
@@ -336,4 +349,4 @@ def early_stopping_chart(rows: Sequence[Mapping[str, Any]], *, budget: int,
     right = alt.LayerChart(layer=[rule, rule_text, dot, names]).properties(
         title="Accuracy against samples used", width=320, height=260)
     return alt.hconcat(left, right).properties(
-        title=title or f"Early stopping against a fixed budget of {budget} samples")
+        title=safe_text(title or f"Early stopping against a fixed budget of {budget} samples"))
