@@ -36,7 +36,7 @@ from itc_lab.charts import (
     vote_chart,
 )
 
-from .browser_support import CHROMIUM, IMG_XSS, SCRIPT_XSS
+from .browser_support import IMG_XSS, SCRIPT_XSS
 
 HOSTILE = f"</script>{SCRIPT_XSS}{IMG_XSS}<!--<script> 1<2 & 3>2 -->"
 """Ends the spec's script, runs two payloads, and opens a comment that would swallow the page's
@@ -214,7 +214,7 @@ def test_to_html_and_save_make_no_element_from_data(builder: str, tmp_path: Path
 
 @pytest.mark.parametrize("builder", sorted(BUILDERS))
 def test_inline_html_makes_no_element_from_data(builder: str) -> None:
-    pytest.importorskip("vl_convert")  # inline=True bundles Vega offline through vl-convert
+    # inline=True bundles Vega offline through vl-convert (a dependency of itc-lab)
     chart = BUILDERS[builder](h("title"))
     assert_inert_page(chart.to_html(inline=True), harmless(lambda c: c.to_html(inline=True)))
 
@@ -250,12 +250,10 @@ def test_the_html_renderer_of_use_offline_renderer_escapes_any_chart(
 
 # -- in a real browser -------------------------------------------------------------------------
 @pytest.mark.browser
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed")
 @pytest.mark.parametrize("builder", ["vote_chart", "early_stopping_chart", "router_chart"])
 def test_hostile_chart_runs_no_script_in_chromium(builder: str, browser: Any) -> None:
     """The chart's own page (to_html(inline=True), SVG): it draws, its tooltips show the text
     as text, and neither payload runs (window.__pwned stays unset, no <img> appears)."""
-    pytest.importorskip("vl_convert")
     chart = BUILDERS[builder](h("title"))
     html = chart.to_html(inline=True, embed_options={"renderer": "svg", "actions": False})
     context = browser.new_context(viewport={"width": 1100, "height": 900})

@@ -117,18 +117,24 @@ def test_vote_chart_bars_colours_and_winner():
     assert any(v["encoding"]["text"]["field"] == "label" for v in texts)
 
 
-def test_vote_chart_selection_named_answer_filters_the_trace_panel():
+def test_vote_chart_selection_fills_a_fixed_size_trace_panel():
     spec = spec_of(vote_chart(ANSWERS, gold="7", traces=TRACES))
     params = spec["params"]
-    assert [p["name"] for p in params] == ["answer"]
+    [name] = [p["name"] for p in params]
+    assert name.startswith("answer_")  # unique to the data: combined charts stay separate
+    assert name == spec_of(vote_chart(ANSWERS, gold="7", traces=TRACES))["params"][0]["name"]
     assert params[0]["select"] == {"type": "point", "fields": ["answer"]}
     bar = next(v for v in views(spec) if mark_type(v) == "bar")
-    assert params[0]["views"] == [bar["name"]]
-    assert bar["encoding"]["opacity"]["condition"][0]["param"] == "answer"
+    assert params[0]["views"] == [bar["name"]] and bar["name"].startswith("vote_bars_")
+    assert bar["encoding"]["opacity"]["condition"][0]["param"] == name
     panel = spec["vconcat"][1]
     assert mark_type(panel) == "text"
-    assert panel["encoding"]["text"]["field"] == "trace"
-    assert {"filter": {"param": "answer", "empty": False}} in panel["transform"]
+    text = panel["encoding"]["text"]
+    assert text["condition"] == {"param": name, "empty": False, "field": "trace",
+                                 "type": "nominal"}
+    assert text["value"] == ""  # unselected samples keep their line, empty
+    assert "transform" not in panel  # every sample has its line: the height never changes
+    assert panel["height"] == 16 * len(ANSWERS)
     traces = [r for r in all_data(spec) if "trace" in r]
     assert [r["answer"] for r in traces] == ["12", "7", NO_ANSWER, "12", "7", "12", SHOWN]
     assert traces[1]["trace"] == "trace 1: the answer is 7"
@@ -163,7 +169,7 @@ def test_vote_chart_truncates_long_traces():
 def test_vote_chart_without_gold_or_traces():
     spec = spec_of(vote_chart(["a", "b", "a", None]))
     assert len(spec["vconcat"]) == 1
-    assert spec["params"][0]["name"] == "answer"
+    assert spec["params"][0]["name"].startswith("answer_")
     bar = next(v for v in views(spec) if mark_type(v) == "bar")
     assert bar["encoding"]["color"]["scale"]["domain"] == ["answer", "no answer"]
     assert {r["status"] for r in all_data(spec)} == {"answer", "no answer"}

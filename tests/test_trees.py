@@ -216,8 +216,10 @@ def test_graph_can_hide_pruned_nodes() -> None:
     assert "n2 [" in tree_graph(tree).source
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
 def test_graph_renders_to_svg_with_dot() -> None:
+    if shutil.which("dot") is None:
+        pytest.fail("Graphviz `dot` is missing: sudo apt-get install graphviz (./run test does).",
+                    pytrace=False)
     svg = tree_graph(small_tree("mcts"), max_label=200).pipe(format="svg").decode("utf-8")
     assert svg.lstrip().startswith("<?xml") and "</svg>" in svg
     assert svg.count('class="node"') == 7 and svg.count('class="edge"') == 6

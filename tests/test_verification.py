@@ -246,7 +246,8 @@ def test_flip_chart_colours_and_param() -> None:
     assert colours == FLIP_COLORS
     assert colours["wrong→right"] == "#009E73"  # green
     assert colours["right→wrong"] == "#D55E00"  # red
-    assert spec["params"][0]["name"] == "transition"
+    assert spec["params"][0]["name"].startswith("transition_")
+    assert spec_of(flip_chart(rows[:1]))["params"][0]["name"] != spec["params"][0]["name"]
     assert spec["mark"]["type"] == "bar"
     assert spec["encoding"]["y"]["stack"] == "zero"
     with pytest.raises(ValueError, match="transition"):
@@ -263,8 +264,9 @@ def test_best_of_n_chart_log_scale_and_series() -> None:
     x = line["encoding"]["x"]
     assert x["scale"] == {"type": "log", "base": 2}
     assert line["encoding"]["color"]["field"] == "series"
-    assert [p["name"] for p in spec["params"]] == ["series"]
-    assert spec["params"][0]["views"] == ["best_of_n_lines"]
+    [param] = spec["params"]
+    assert param["name"].startswith("series_") and param["views"] == [line["name"]]
+    assert line["name"].startswith("best_of_n_lines_")
     series = {r["series"] for r in all_rows(spec)}
     assert series == {"best-of-n", "oracle (pass@n)"}
     with pytest.raises(ValueError, match="accuracy"):

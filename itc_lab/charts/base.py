@@ -3,6 +3,7 @@ renderer."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -12,15 +13,20 @@ import altair as alt
 __all__ = [
     "LOOK_ALIKES",
     "MAX_ROWS",
+    "STATIC_RENDERER",
     "ScriptSafeJSONEncoder",
     "chart_rows",
+    "chart_summary",
     "is_number",
+    "param_name",
     "safe_data",
     "safe_text",
     "safe_value",
     "series_field",
+    "static_chart",
     "too_many_rows",
     "use_offline_renderer",
+    "widget_with_static_renderer",
 ]
 
 LOOK_ALIKES = {"<": "\u2039", ">": "\u203a"}
@@ -33,6 +39,16 @@ _LOOK_ALIKES = str.maketrans(LOOK_ALIKES)
 MAX_ROWS = 5000
 
 _SERIES_FIELDS = ("series", "technique", "method", "metric")
+
+def param_name(base: str, *content: Any) -> str:
+    """A selection's name, unique to the chart's content and stable from run to run.
+
+    Altair renames params that clash when charts are combined (``chart_a | chart_b``) and then
+    links their selections; a name derived from the data keeps each chart's selection its own,
+    while the same data always gives the same spec (stored lessons compare equal)."""
+    digest = hashlib.sha1(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+    return f"{base}_{digest[:8]}"
+
 
 def too_many_rows(n: int, what: str, fix: str) -> ValueError:
     msg = f"{n} {what} is more than the {MAX_ROWS} rows a chart holds: {fix}"
@@ -121,18 +137,124 @@ class ScriptSafeJSONEncoder(json.JSONEncoder):
             yield chunk.translate(self._ESCAPES)
 
 
-def use_offline_renderer() -> str:
-    """Render charts as widgets with Vega bundled (no CDN, so charts draw offline and on Binder).
+STATIC_RENDERER = "itc_lab"
+"""The name of the Altair renderer that ``use_offline_renderer`` enables."""
 
-    Uses altair's ``jupyter`` renderer with ``offline=True`` (needs ``vl-convert-python``); the
-    spec goes to the page as widget state, never as HTML. Without it, falls back to altair's
-    ``html`` renderer, with the spec written by ``ScriptSafeJSONEncoder`` so no text in it can
-    end the page's ``<script>``. Returns the renderer's name. Lessons call this in their setup
-    cell. Introduced in lesson 01.
+_SVG_ELEMENTS = frozenset({
+    "svg", "g", "path", "rect", "line", "text", "tspan", "circle", "ellipse", "polygon",
+    "polyline", "defs", "clipPath", "linearGradient", "radialGradient", "stop", "pattern",
+    "title", "desc"})
+
+
+def _inert_svg(svg: str) -> bool:
+    """Whether ``svg`` holds only drawing elements and no event handler, link or style sheet
+    (what Vega's SVG renderer writes for charts without images or hyperlinks)."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(svg)
+    except ET.ParseError:
+        return False
+    for el in root.iter():
+        if el.tag.rpartition("}")[2] not in _SVG_ELEMENTS:
+            return False
+        for name in el.attrib:
+            local = name.rpartition("}")[2].lower()
+            if local.startswith("on") or local in ("href", "style"):
+                return False
+    return True
+
+
+def _chart_titles(spec: Mapping[str, Any]) -> list[str]:
+    title = spec.get("title")
+    if isinstance(title, Mapping):
+        title = title.get("text")
+    if isinstance(title, list):
+        title = " ".join(str(t) for t in title)
+    if title:
+        return [str(title)]
+    found: list[str] = []
+    for key in ("layer", "hconcat", "vconcat", "concat"):
+        for part in spec.get(key) or ():
+            if isinstance(part, Mapping):
+                found += _chart_titles(part)
+    if isinstance(spec.get("spec"), Mapping):
+        found += _chart_titles(spec["spec"])
+    return found
+
+
+def chart_summary(spec: Mapping[str, Any], static: str | None = None) -> str:
+    """The ``text/plain`` of a chart's display: its title(s) and the static form it carries,
+    e.g. ``Chart "Judge ROC" (static SVG; run the cell for the interactive chart)``."""
+    titles = [" ".join(t.split()) for t in _chart_titles(spec)]
+    name = " | ".join(f'"{t[:80]}"' for t in titles[:4]) or "(untitled)"
+    how = f"static {static}" if static else "no static image"
+    return f"Chart {name} ({how}; run the cell for the interactive chart)"
+
+
+def static_chart(spec: dict[str, Any]) -> dict[str, Any]:
+    """The static forms of a Vega-Lite ``spec``, rendered offline by vl-convert:
+    ``{"image/svg+xml": ...}``, or ``{"image/png": ...}`` when the SVG holds anything but
+    drawing (links or images from data; a PNG cannot run script wherever it is shown), or
+    ``{}`` when the chart cannot be converted. The SVG is the same for the same spec."""
+    from altair.utils.mimebundle import spec_to_mimebundle
+
+    version = alt.SCHEMA_VERSION.lstrip("v")
+    try:
+        bundle = spec_to_mimebundle(spec, format="svg", mode="vega-lite",
+                                    vegalite_version=version)
+        svg = bundle["image/svg+xml"] if isinstance(bundle, dict) else bundle[0]["image/svg+xml"]
+        if _inert_svg(svg):
+            return {"image/svg+xml": svg}
+        png = spec_to_mimebundle(spec, format="png", mode="vega-lite", vegalite_version=version)
+        return {"image/png": (png if isinstance(png, dict) else png[0])["image/png"]}
+    except Exception:  # a chart vl-convert cannot draw still shows live, just without a picture
+        return {}
+
+
+def widget_with_static_renderer(spec: dict[str, Any],
+                                **metadata: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Altair renderer: the ``jupyter`` renderer's widget view (offline Vega), plus a static
+    SVG of the same chart (``static_chart``) and a short ``text/plain`` (``chart_summary``).
+
+    Live JupyterLab shows the widget (its renderer ranks first); nbconvert, GitHub and a stored
+    lesson opened without a kernel show the SVG. The output metadata marks it as a chart
+    (``{"itc_lab": {"figure": "chart"}}``, as the views' ``TextFallback`` marks views).
+    """
+    # what altair's own ``jupyter`` renderer does, through public names only
+    alt.JupyterChart.enable_offline(offline=bool(metadata.get("offline", False)))
+    widget = alt.JupyterChart(chart=alt.Chart.from_dict(spec),
+                              embed_options=metadata.get("embed_options"))
+    bundle = widget._repr_mimebundle_()
+    data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
+    data = dict(data or {})
+    static = static_chart(spec)
+    data.update(static)
+    kind = "SVG" if "image/svg+xml" in static else "PNG" if static else None
+    data["text/plain"] = chart_summary(spec, kind)
+    meta = dict(meta or {})
+    meta["itc_lab"] = {"figure": "chart"}
+    return data, meta
+
+
+def use_offline_renderer() -> str:
+    """Render charts as widgets with Vega bundled (no CDN, so charts draw offline and on Binder),
+    each with a static SVG beside it for wherever no kernel runs.
+
+    Uses altair's ``jupyter`` renderer with ``offline=True`` (needs ``vl-convert-python``),
+    wrapped as ``widget_with_static_renderer`` (registered as ``STATIC_RENDERER``); the spec
+    goes to the page as widget state, never as HTML, and the SVG is drawn offline by
+    vl-convert. Without it, falls back to altair's ``html`` renderer, with the spec written by
+    ``ScriptSafeJSONEncoder`` so no text in it can end the page's ``<script>``. Returns the
+    renderer's name. Lessons call this in their setup cell. Introduced in lesson 01.
     """
     try:
         alt.renderers.enable("jupyter", offline=True)
+        import vl_convert  # noqa: F401 - the static SVG and the offline Vega both need it
     except (ImportError, ValueError, RuntimeError):
         alt.renderers.enable("html", json_kwds={"cls": ScriptSafeJSONEncoder})
         return "html"
-    return "jupyter"
+    if STATIC_RENDERER not in alt.renderers.names():
+        alt.renderers.register(STATIC_RENDERER, widget_with_static_renderer)
+    alt.renderers.enable(STATIC_RENDERER, offline=True)
+    return STATIC_RENDERER

@@ -16,7 +16,7 @@ import altair as alt
 
 from .._checks import row_number
 from ..analysis.verification import FLIP_KEYS
-from .base import safe_data, safe_text
+from .base import param_name, safe_data, safe_text
 
 __all__ = [
     "FLIP_COLORS",
@@ -57,7 +57,7 @@ def flip_chart(rows: Sequence[Mapping[str, Any]], title: str = "") -> alt.Chart:
     """Stacked bars per round of the four transitions (rows from ``flip_rows``).
 
     Colours are fixed (``FLIP_COLORS``): wrong→right green, right→wrong red, unchanged answers
-    grey. Clicking a legend entry highlights that transition (selection ``"transition"``).
+    grey. Clicking a legend entry highlights that transition (selection ``"transition_…"``).
     """
     items = _items(rows, "row from flip_rows")
     for i, r in enumerate(items):
@@ -70,7 +70,8 @@ def flip_chart(rows: Sequence[Mapping[str, Any]], title: str = "") -> alt.Chart:
         items[i].setdefault("step", str(r["round"]))
         items[i]["stack_order"] = FLIP_KEYS.index(r["transition"])
     domain = list(FLIP_KEYS)
-    pick = alt.selection_point(name="transition", fields=["transition"], bind="legend")
+    pick = alt.selection_point(name=param_name("transition", items), fields=["transition"],
+                               bind="legend")
     chart: alt.Chart = alt.Chart(safe_data(items)).mark_bar().encode(
         x=alt.X("step:N", title="round", sort=alt.EncodingSortField(field="round", op="min")),
         y=alt.Y("count:Q", stack="zero", title="problems"),
@@ -80,7 +81,7 @@ def flip_chart(rows: Sequence[Mapping[str, Any]], title: str = "") -> alt.Chart:
         opacity=alt.when(pick).then(alt.value(1.0)).otherwise(alt.value(0.3)),
         tooltip=[alt.Tooltip("step:N", title="round"), alt.Tooltip("transition:N"),
                  alt.Tooltip("count:Q")],
-    ).add_params(pick).properties(name="flip_bars",
+    ).add_params(pick).properties(name=param_name("flip_bars", items),
                                   title=safe_text(title or "How answers changed each round"),
                                   width=360, height=260)
     return chart
@@ -92,7 +93,7 @@ def best_of_n_chart(rows: Sequence[Mapping[str, Any]], title: str = "") -> alt.L
     ``rows`` are ``{"n", "accuracy", "series"}`` dicts as ``best_of_n_curve`` returns (rows
     without ``"series"`` are drawn as ``"best-of-n"``); rows of several judges can be
     concatenated with different series names. Clicking a legend entry highlights a line
-    (selection ``"series"``).
+    (selection ``"series_…"``).
     """
     items = _items(rows, "row with n and accuracy (see best_of_n_curve)")
     for i, r in enumerate(items):
@@ -102,7 +103,8 @@ def best_of_n_chart(rows: Sequence[Mapping[str, Any]], title: str = "") -> alt.L
         row_number(r, "accuracy", i)
         items[i]["series"] = str(r.get("series", "best-of-n"))
     distinct = sorted({float(r["n"]) for r in items})
-    pick = alt.selection_point(name="series", fields=["series"], bind="legend")
+    pick = alt.selection_point(name=param_name("series", items), fields=["series"],
+                               bind="legend")
     base = alt.Chart(safe_data(items)).encode(
         x=alt.X("n:Q", scale=alt.Scale(type="log", base=2), title="n (samples judged)",
                 axis=alt.Axis(values=distinct) if len(distinct) <= 12 else alt.Axis()),
@@ -111,7 +113,7 @@ def best_of_n_chart(rows: Sequence[Mapping[str, Any]], title: str = "") -> alt.L
         color=alt.Color("series:N", title=None),
         opacity=alt.when(pick).then(alt.value(1.0)).otherwise(alt.value(0.25)),
     )
-    line = base.mark_line().add_params(pick).properties(name="best_of_n_lines")
+    line = base.mark_line().add_params(pick).properties(name=param_name("best_of_n_lines", items))
     points = base.mark_point(filled=True, size=50).encode(
         tooltip=[alt.Tooltip("series:N"), alt.Tooltip("n:Q"),
                  alt.Tooltip("accuracy:Q", format=".1%")])

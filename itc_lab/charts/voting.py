@@ -15,6 +15,7 @@ from .base import (
     MAX_ROWS,
     chart_rows,
     is_number,
+    param_name,
     safe_data,
     safe_text,
     series_field,
@@ -120,7 +121,10 @@ def vote_chart(answers: Sequence[str | None], gold: str | None = None,
                          "share": n_none / len(items),
                          "status": "no answer", "winner": False, "label": str(n_none)})
 
-    pick = alt.selection_point(name="answer", fields=["answer"], empty=False)
+    # names unique to this chart's content: combined charts (a | b) keep separate selections
+    pick = alt.selection_point(name=param_name("answer", bar_rows, traces is not None),
+                               fields=["answer"], empty=False)
+    bars_name = param_name("vote_bars", bar_rows, traces is not None)
     # Sorted by a data field, not a list of answers, so model text stays in the data only.
     longest = max(len(str(r["answer"])) for r in bar_rows)
     x = alt.X("answer:N", sort=alt.EncodingSortField(field="rank", op="min", order="ascending"),
@@ -134,24 +138,28 @@ def vote_chart(answers: Sequence[str | None], gold: str | None = None,
         opacity=alt.when(pick, empty=True).then(alt.value(1.0)).otherwise(alt.value(0.45)),
         tooltip=[alt.Tooltip("answer:N"), alt.Tooltip("votes:Q"),
                  alt.Tooltip("share:Q", format=".0%"), alt.Tooltip("status:N")],
-    ).add_params(pick).properties(name="vote_bars")
+    ).add_params(pick).properties(name=bars_name)
     labels = base.mark_text(baseline="bottom", dy=-3).encode(text="label:N")
     heading = title or (f"Votes of {len(items)} samples" + (f" (gold: {gold})" if gold else ""))
     top = alt.LayerChart(layer=[bars, labels]).properties(title=safe_text(heading))
     if trace_list is None:
         return alt.vconcat(top)
 
+    # Every sample has its row from the start, sorted by answer, so the panel's height is fixed
+    # (one line per sample) and a click only fills in text: nothing is drawn outside the chart.
     trace_rows = [{"answer": no_answer if a is None else a, "sample": f"#{i}",
                    "order": i, "trace": shorten(t, TRACE_CHARS)}
                   for i, (a, t) in enumerate(zip(items, trace_list, strict=True))]
+    line = 16
     panel = alt.Chart(safe_data(trace_rows)).mark_text(
-        align="left", baseline="middle", x=0, fontSize=11,
+        align="left", baseline="middle", x=0, fontSize=11, limit=700,
     ).encode(
         y=alt.Y("sample:N", sort=alt.EncodingSortField(field="order", order="ascending"),
-                title=None),
-        text=alt.Text("trace:N"),
-    ).transform_filter(pick).properties(
-        width=720, title="Traces of the clicked answer (click a bar; shift-click adds bars)")
+                title=None, axis=alt.Axis(labelOpacity=0.6, ticks=False, domain=False)),
+        text=alt.when(pick).then(alt.Text("trace:N")).otherwise(alt.value("")),
+    ).properties(
+        width=720, height=line * len(trace_rows),
+        title="Traces of the clicked answer (click a bar; shift-click adds bars)")
     return alt.vconcat(top, panel)
 
 def accuracy_chart(rows: Sequence[Mapping[str, Any]], x: str = "k",
