@@ -27,6 +27,16 @@ Where the answer is looked for (``Answer.method``), first match wins
 ==============  ==========================================================================
 
 Text after the last ``</think>`` is used when a reasoning trace is inlined in the text.
+
+Never a fragment
+----------------
+A number is read whole or not at all. In running text a number is taken with everything it is
+made of (``"10{,}000"``, ``"2,5"``, ``"1.8e1"``, ``"3 1/2"``, ``"2 million"``) and then read
+exactly or found unreadable (see :func:`normalize_number` for the ambiguous forms). Digits that
+are only part of something else are not numbers: an exponent or a subscript (``"12 m^2"`` is
+12), digits in a word (``"v1.5"``) and ordinals (``"3rd"``). The number that decides (the first
+after the last answer marker, the first in a box, or the last in the text) gives its exact
+value or an unreadable answer, never a neighbouring number in its place.
 """
 
 from __future__ import annotations
@@ -109,20 +119,26 @@ _SAME_LENGTH = str.maketrans({
     "\u2212": "-",  # minus sign
     "\ufe63": "-",  # small hyphen-minus
     "\uff0d": "-",  # fullwidth hyphen-minus
-    "\u00a0": " ",  # no-break space
-    "\u2007": " ",  # figure space
-    "\u2009": " ",  # thin space
-    "\u202f": " ",  # narrow no-break space
+    # typographic spaces become one of them, the thin space: between digit groups it is a
+    # thousands separator ("1 234" with a narrow no-break space), elsewhere a space
+    "\u00a0": "\u2009",  # no-break space
+    "\u2007": "\u2009",  # figure space
+    "\u202f": "\u2009",  # narrow no-break space
 })
 _CURRENCY = "$€£¥₹"
 _VULGAR = {"½": "1/2", "⅓": "1/3", "⅔": "2/3", "¼": "1/4", "¾": "3/4", "⅕": "1/5", "⅖": "2/5",
            "⅗": "3/5", "⅘": "4/5", "⅙": "1/6", "⅚": "5/6", "⅛": "1/8", "⅜": "3/8", "⅝": "5/8",
            "⅞": "7/8"}
 
+_EXPONENT_MAX = 300
+"""Largest power of ten read in scientific notation (``1e300``); a larger one is unreadable."""
 _NUMERAL = re.compile(
     r"(?P<sign1>[-+])?\s*(?P<sign2>[-+])?\s*"
     r"(?:(?P<whole>\d+)\s+(?P<mnum>\d+)/(?P<mden>\d+)"  # mixed number: 1 1/2
-    r"|(?P<num>(?:\d{1,3}(?:,\d{3})+|\d{1,3}(?:\ \d{3})+|\d+)(?:\.\d*)?|\.\d+)"
+    r"|(?P<num>(?:\d{1,3}(?:,\d{3})+|\d{1,3}(?:[ \u2009]\d{3})+|\d+)(?:\.\d*)?|\.\d+)"
+    r"(?:[eE](?P<exp>[-+]?\d+)"  # scientific: 1e3, 1.8e1, 2.5E-3
+    r"|\s*(?:\\times|\\cdot|×|·|\*)\s*10\s*\^\s*(?:\{\s*(?P<exp2>[-+]?\d+)\s*\}?|(?P<exp3>[-+]?\d+))"
+    r")?"
     r"(?:\s*/\s*(?P<den>\d+(?:\.\d+)?))?)"
     r"(?P<rest>.*)",
     re.S,
@@ -150,7 +166,12 @@ _LATEX_WRAPPERS = re.compile(
 # One way to match each text (no nested quantifiers over the same characters): the groups' own
 # surrounding whitespace is stripped in _frac_to_slash, so long runs of spaces stay linear.
 _LATEX_FRAC = re.compile(r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
-_LATEX_FRAC_DIGITS = re.compile(r"\\frac\s*(\d)\s*(\d)")
+_LATEX_FRAC_DIGIT1 = re.compile(r"\\frac\s*(\d)")  # \frac3{4}, \frac34: one-digit arguments
+_LATEX_FRAC_DIGIT2 = re.compile(r"(\\frac\s*\{[^{}]*\}\s*)(\d)")  # \frac{3}4
+_RELATIONS = re.compile(
+    r"\\(?:approx|simeq|sim|cong|equiv|leqslant|geqslant|leq|geq|le|ge|neq|ne|lt|gt|implies"
+    r"|Longrightarrow|Rightarrow|longrightarrow|rightarrow|to|therefore|quad|qquad)(?![a-zA-Z])")
+"""LaTeX relations and spacing that separate words like a space does (``x\\approx11``)."""
 _BOX_OPEN = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _PLAIN = re.compile(r"[-+]?\d+(?:\.\d+)?")
 _LEAD_JUNK = "*_`'\"“‘([{ \t\r\n"
@@ -174,14 +195,15 @@ def _clean_latex(s: str) -> str:
             close = s.rfind("}")
             if close >= boxed.end():
                 s = s[boxed.end():close]
-        s = re.sub(r"\\[dt]frac", r"\\frac", s)
+        s = re.sub(r"\\[dtc]frac", r"\\frac", s)
+        s = _RELATIONS.sub(" ", s)
         s = re.sub(r"\\(?:left|right)\b", "", s)
         s = s.replace("{,}", ",").replace("\\%", "%").replace("\\$", "$")
         s = re.sub(r"\^\s*(?:\{\s*)?\\circ\s*\}?", "°", s)
         s = re.sub(r"\\[,!;:]", "", s).replace("\\ ", " ")
         s = _LATEX_WRAPPERS.sub(lambda m: " " + m.group(1), s)
+        s = _LATEX_FRAC_DIGIT2.sub(r"\1{\2}", _LATEX_FRAC_DIGIT1.sub(r"\\frac{\1}", s))
         s = _LATEX_FRAC.sub(_frac_to_slash, s)
-        s = _LATEX_FRAC_DIGITS.sub(lambda m: f" {m.group(1)}/{m.group(2)}", s)
         for delim in ("\\(", "\\)", "\\[", "\\]"):
             s = s.replace(delim, "")
     for c in _CURRENCY:
@@ -218,7 +240,12 @@ def _numeral_value(s: str) -> Fraction | None:
             return None
         value = int(m["whole"]) + Fraction(int(m["mnum"]), int(m["mden"]))
     else:
-        value = Fraction(m["num"].replace(",", "").replace(" ", ""))
+        value = Fraction(m["num"].replace(",", "").replace(" ", "").replace("\u2009", ""))
+        exponent = m["exp"] or m["exp2"] or m["exp3"]
+        if exponent is not None:
+            if abs(int(exponent)) > _EXPONENT_MAX:
+                return None
+            value *= Fraction(10) ** int(exponent)
         if m["den"] is not None:
             den = Fraction(m["den"])
             if den == 0:
@@ -337,8 +364,22 @@ def normalize_number(s: str) -> str | None:
     ``"3 km/h"``), scale words (``"2 million"``), a percent sign (``"25%"`` is ``"25"``: a
     percentage compares by its number), and numbers in words (``"five"``, ``"twenty-one"``,
     ``"two hundred and five"``, ``"a dozen"``, ``"minus three"``). Surrounding quotes, brackets,
-    markdown and sentence punctuation are ignored. Ambiguous forms give ``None``: ``"1,5"``,
-    ``"1.234,5"``, ``"3 dollars and 40 cents"``, ``"5 of 7"``, ``"1e3"``. Introduced in lesson 01.
+    markdown and sentence punctuation are ignored. Introduced in lesson 01.
+
+    Also read exactly: LaTeX (``"\\frac{3}{4}"``, ``"\\dfrac"``, ``"\\cfrac"``, ``"\\frac34"``,
+    ``"\\frac3{4}"``; thousands written ``"10{,}000"``, ``"16,\\!386"`` or ``"12\\,345"``),
+    scientific notation (``"1e3"`` is ``"1000"``, ``"1.8e1"`` is ``"18"``,
+    ``"1.8 \\times 10^{1}"`` is ``"18"``; powers of ten up to 300) and thousands grouped by
+    narrow or no-break spaces (``"1\\u202f234"``).
+
+    Ambiguous forms give ``None``, never a part of them:
+
+    - a decimal comma: ``"2,5"`` (2.5, or the list 2, 5?), ``"1000,99"``, ``"2,74 $"``,
+      ``"1.234,5"``; a comma is a thousands separator only before groups of exactly 3 digits;
+    - a quantity in two units: ``"3 dollars and 40 cents"``, ``"2 hours and 30 minutes"``;
+    - a part of a whole: ``"5 of 7"``, ``"5 out of 7"`` (5, or 5/7?);
+    - powers, roots and the like: ``"10^3"``, ``"\\sqrt{2}"``, ``"2\\sqrt{2}"``;
+    - times, versions and dates: ``"3:45"``, ``"1.2.3"``, ``"12/25/2023"``.
     """
     if not isinstance(s, str):
         return None
@@ -374,15 +415,6 @@ _MARKER = re.compile(
     r"[^\S\n]*[:=]?|####",
     re.I,
 )
-_CUT = re.compile(r"[!?;\n]|\.(?!\d)|,(?!\d{3}(?!\d))|\s(?:because|since|which|but|so)\b", re.I)
-_TEXT_CUT = re.compile(r"[!?;,(\[\n]|\.(?!\w)|\s(?:because|since|which|but|so)\b", re.I)
-_NUMBER_TOKEN = re.compile(
-    r"(?<![\w.])"
-    r"(?:[-+]?[$€£¥₹]?[-+]?\\[dt]?frac\s*\{[^{}]*\}\s*\{[^{}]*\}"
-    r"|[-+]?[$€£¥₹]?[-+]?(?:\d*[½⅓⅔¼¾⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞]"
-    r"|(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/\d+)?|\.\d+)"
-    r"(?!\d)(?!(?:st|nd|rd|th)\b))"
-)
 _QUOTED = re.compile(r"\"([^\"\n]+)\"|“([^”\n]+)”|'([^'\n]+)'(?!\w)|`([^`\n]+)`")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 _NON_SPACE = re.compile(r"\S")
@@ -394,6 +426,86 @@ _NOT_ONE = frozenset((
     "no", "any", "some", "every", "each", "which", "that", "this", "the", "anyone", "someone",
     "another",
 ))
+
+
+_CUT = re.compile(r"(?<!\\)[!?;\n]|\.(?!\d)|,(?![\d}\\])|\s(?:because|since|which|but|so)\b", re.I)
+_TEXT_CUT = re.compile(r"[!?;,(\[\n]|\.(?!\w)|\s(?:because|since|which|but|so)\b", re.I)
+# A number as it is written in running text, taken whole (an atomic group: never a prefix of
+# itself), so that what a number is made of is never read as a number of its own. Whether it
+# is readable is decided afterwards (_run_value): "2,5", "1000,99", "3:45", "1.2.3" and
+# "12/25/2023" are taken whole and are unreadable.
+_NUMBER_RUN = re.compile(
+    # not inside a word or a number, an exponent or a subscript ("x^2", "10^{-3}", "a_{12}")
+    r"(?<![\w.^])(?<!\^\{)(?<!_\{)(?<!\^[-+])(?<!\^\{[-+])(?<!_\{[-+])(?<![eE][-+])"
+    r"[-+]?[$€£¥₹]?[-+]?"
+    r"(?>\\[dtc]?frac\s*(?:\{[^{}]*\}|\d)\s*(?:\{[^{}]*\}|\d)"
+    r"|\d*[½⅓⅔¼¾⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞]"
+    r"|(?:\d+(?:[^\S\n]\d+\s*/\s*\d+(?!\d))?|\.\d+)"  # 42, 1 1/2, .5
+    r"(?:(?:[.,:]|\{,\}|,?\\[!,]|\u2009|\s*/\s*)\d+)*"  # 1,234.5  10{,}000  16,\!386  3/4
+    r"(?:[eE][-+]?\d+(?!\w|\.\d)"  # 1e3
+    r"|\s*(?:\\times|\\cdot|×|·)\s*10\s*\^\s*(?:\{\s*[-+]?\d+\s*\}|[-+]?\d+))?"
+    r"(?:[^\S\n]+(?:hundred|thousand|million|billion|dozen)\b)*"  # 2 million
+    r")"
+    r"(?!(?:st|nd|rd|th)\b)"  # 3rd, 21st: ordinals are not answers
+)
+# What makes a whole run unreadable when it comes right after it, or right before it: a power,
+# a root, a fraction's part, a constant ("10^3", "2\sqrt{2}", "\sqrt{2}", "\frac{\sqrt3}{2}").
+_BAD_AFTER = re.compile(
+    r"\^(?!\s*\{?\s*\\circ)|_|[eE][-+]?\d|[^\S\n]\d{3}(?![\d/])"  # "1 234": which number?
+    r"|\\(?:sqrt|pi|frac|dfrac|tfrac|cfrac|binom|prime|overline|mathrm\{e\}|cdots|ldots|dots)"
+    r"(?![a-zA-Z])")
+_BAD_BEFORE = ("\\sqrt{", "\\sqrt[", "\\sqrt", "frac{", "}{", "binom{", "overline{", "\\bar{",
+               "\\hat{", "\\vec{")
+_GROUP = re.compile(r"\d{3}(?!\d)")
+_BAD_BEFORE_MAX = max(map(len, _BAD_BEFORE)) + 1
+# Two numbers that together make one quantity: neither alone is the answer ("5 of 7",
+# "3 dollars and 40 cents", "2 hours and 30 minutes").
+_MAJOR = (r"dollars?|bucks|euros?|pounds?|quid|hours?|hrs?|h|minutes?|mins?|feet|foot|ft|years?"
+          r"|yrs?|weeks?|days?|kilograms?|kgs?|met(?:er|re)s?|m|kilomet(?:er|re)s?|km|lbs?"
+          r"|gallons?|gal|lit(?:er|re)s?|l")
+_MINOR = (r"cents?|pence|p|minutes?|mins?|m|seconds?|secs?|s|inch(?:es)?|in|months?|days?"
+          r"|hours?|hrs?|grams?|g|centimet(?:er|re)s?|cm|met(?:er|re)s?|ounces?|oz|quarts?|qt"
+          r"|millilit(?:er|re)s?|ml")
+_COMPOUND = re.compile(
+    r"(?<![\w.,/])[$€£¥₹]?\d[\d.,/]*\s*%?\s*(?:out\s+of|of)\s+[$€£¥₹]?\d"
+    rf"|(?<![\w.,/])[$€£¥₹]?\d[\d.,]*\s*(?:{_MAJOR})\b\s*(?:,|and|&)?\s*\d[\d.,]*\s*(?:{_MINOR})\b",
+    re.I,
+)
+
+
+_COMPOUND_REACH = 400
+"""How far around a number a compound that holds it is looked for (its other number is short)."""
+
+
+def _run_spans(text: str, a: int, b: int) -> list[tuple[int, int]]:
+    """The spans of the number runs of ``text[a:b]``, in order."""
+    return [m.span() for m in _NUMBER_RUN.finditer(text, a, b)]
+
+
+def _run_value(text: str, span: tuple[int, int], b: int) -> str | None:
+    """The canonical value of the run at ``span`` (within a text or box ending at ``b``), or
+    None when it is unreadable: not a number, or one part of a power, a root, a fraction or a
+    compound quantity."""
+    s, e = span
+    if _BAD_AFTER.match(text, e, b) or text[max(0, s - _BAD_BEFORE_MAX):s].endswith(_BAD_BEFORE):
+        return None
+    if s >= 2 and text[s - 2].isdigit() and text[s - 1] in " \t" and _GROUP.match(text, s, e):
+        return None  # the "234" of "1 234"
+    for m in _COMPOUND.finditer(text, max(0, s - _COMPOUND_REACH), min(b, e + _COMPOUND_REACH)):
+        if m.start() < e and m.end() > s:
+            return None
+        if m.start() >= e:
+            break
+    return normalize_number(text[s:e])
+
+
+def _first_token(text: str, a: int, b: int) -> tuple[str | None, int, int] | None:
+    """The first number run in ``text[a:b]``: (canonical value or None if unreadable, start,
+    end); None when there is none."""
+    m = _NUMBER_RUN.search(text, a, b)
+    if m is None:
+        return None
+    return _run_value(text, m.span(), b), m.start(), m.end()
 
 
 def _lines(text: str) -> list[tuple[int, int]]:
@@ -430,14 +542,6 @@ def _strip_span(text: str, a: int, b: int) -> tuple[int, int]:
     while b > a and text[b - 1].isspace():
         b -= 1
     return a, b
-
-
-def _first_token(text: str, a: int, b: int) -> tuple[str, int, int] | None:
-    for m in _NUMBER_TOKEN.finditer(text, a, b):
-        value = normalize_number(m.group(0))
-        if value is not None:
-            return value, m.start(), m.end()
-    return None
 
 
 def _word_numbers(text: str) -> list[tuple[str, int, int]]:
@@ -507,51 +611,40 @@ def _boxed_spans(text: str) -> list[tuple[int, int]]:
 
 
 class _Tokens:
-    """The number tokens of ``text`` from ``base``, found once, each normalised at most once.
+    """The number runs of ``text`` from ``base``, found once, each normalised at most once.
 
     ``first_in(a, b)`` is ``_first_token(text, a, b)`` for the contents ``[a, b)`` of a box:
-    such a span begins after a ``{`` and ends before its matching ``}``, and a token never
-    takes in a brace of a box (only a ``\\frac{..}{..}`` token has braces, and they pair among
-    themselves), so the tokens a search inside the span finds are the tokens of the whole text
-    that lie in it. Nested boxes then cost a binary search each, not a scan of their contents.
+    such a span begins after a ``{`` and ends before its matching ``}``, and a run never takes
+    in a brace of a box (only a ``\\frac{..}{..}`` run has braces, and they pair among
+    themselves), so the runs a search inside the span finds are the runs of the whole text that
+    lie in it. Nested boxes then cost a binary search each, not a scan of their contents.
     """
 
     def __init__(self, text: str, base: int) -> None:
-        self.matches = list(_NUMBER_TOKEN.finditer(text, base))
-        self.starts = [m.start() for m in self.matches]
-        self._values: dict[int, str | None] = {}
-        self._next: dict[int, int] = {}  # token index -> first index at or after it with a value
+        self.text = text
+        self.runs = _run_spans(text, base, len(text))
+        self.starts = [s for s, _ in self.runs]
+        self._values: dict[tuple[int, int], str | None] = {}
 
-    def value(self, i: int) -> str | None:
-        if i not in self._values:
-            self._values[i] = normalize_number(self.matches[i].group(0))
-        return self._values[i]
+    def value(self, i: int, b: int | None = None) -> str | None:
+        """The value of run ``i`` seen in a span ending at ``b`` (default: the text's end)."""
+        end = len(self.text) if b is None else b
+        key = (i, end)
+        if key not in self._values:
+            self._values[key] = _run_value(self.text, self.runs[i], end)
+        return self._values[key]
 
-    def _first_valid(self, i: int) -> int:
-        seen = []
-        n = len(self.matches)
-        while i < n:
-            if i in self._next:
-                i = self._next[i]
-                break
-            seen.append(i)
-            if self.value(i) is not None:
-                break
-            i += 1
-        for j in seen:  # path compression: every token is looked at once in all
-            self._next[j] = i
-        return i
-
-    def first_in(self, a: int, b: int) -> tuple[str, int, int] | None:
-        i = self._first_valid(bisect.bisect_left(self.starts, a))
-        if i >= len(self.matches) or self.matches[i].end() > b:
+    def first_in(self, a: int, b: int) -> tuple[str | None, int, int] | None:
+        i = bisect.bisect_left(self.starts, a)
+        if i >= len(self.runs) or self.runs[i][1] > b:
             return None
-        m = self.matches[i]
-        value = self.value(i)
-        return None if value is None else (value, m.start(), m.end())
+        s, e = self.runs[i]
+        return self.value(i, b), s, e
 
 
 def _extract_number(text: str, original: str, base: int) -> Answer:
+    """Never a fragment: each number is read whole (a run), and the run that decides (after an
+    answer marker, in a box, or the last one) gives its exact value or nothing at all."""
     def answer(value: str, a: int, b: int, method: str) -> Answer:
         return Answer(value, original[a:b], method)
 
@@ -566,7 +659,11 @@ def _extract_number(text: str, original: str, base: int) -> Answer:
         token = _first_token(text, equals + 1, cb) if equals != -1 else None
         token = token or _first_token(text, a, b)
         if token is not None:
-            return answer(token[0], token[1], token[2], "answer-is")
+            # the answer's first number decides: unreadable ("2,5", "5 of 7") means unreadable
+            return _NONE if token[0] is None else answer(token[0], token[1], token[2],
+                                                         "answer-is")
+        if any(c.isdigit() for c in text[a:b]):
+            return _NONE  # digits, but no number ("\sqrt{2}", "x^2"): not another number
         words = _word_numbers(text[a:b])
         if words:
             value, wa, wb = words[0]
@@ -579,7 +676,7 @@ def _extract_number(text: str, original: str, base: int) -> Answer:
             return answer(value, a, b, "boxed")
         tokens = tokens or _Tokens(text, base)
         token = tokens.first_in(a, b)
-        if token is not None:
+        if token is not None and token[0] is not None:
             return answer(token[0], token[1], token[2], "boxed")
     lines = _lines(text[base:])
     if lines:
@@ -588,11 +685,11 @@ def _extract_number(text: str, original: str, base: int) -> Answer:
         if value is not None:
             return answer(value, a, b, "final-line")
     tokens = tokens or _Tokens(text, base)
-    for i in reversed(range(len(tokens.matches))):
-        value = tokens.value(i)
-        if value is not None:
-            m = tokens.matches[i]
-            return answer(value, m.start(), m.end(), "last-number")
+    if tokens.runs:
+        # the last number decides: an unreadable one is not replaced by an earlier number
+        value = tokens.value(len(tokens.runs) - 1)
+        s, e = tokens.runs[-1]
+        return _NONE if value is None else answer(value, s, e, "last-number")
     if not any(c.isdigit() for c in text[base:]):
         words = _word_numbers(text[base:])
         if words:
@@ -663,7 +760,8 @@ def extract_answer(text: str, kind: str = "number") -> Answer:
     translated = text.translate(_SAME_LENGTH)
     base = _after_think(translated)
     if kind == "number":
-        return _extract_number(translated, text, base)
+        blanked = _RELATIONS.sub(lambda m: " " * len(m.group(0)), translated)  # x\approx11
+        return _extract_number(blanked, text, base)
     return _extract_text(translated, text, base)
 
 
