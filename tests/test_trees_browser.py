@@ -80,8 +80,16 @@ def test_big_tree_renders_lazily_and_click_shows_texts(page: Any) -> None:
     facts = dict(zip(panel.locator("dt").all_text_contents(),
                      panel.locator("dd").all_text_contents(), strict=True))
     assert facts["Value"] == f"{node.value:.3f}"
-    assert facts["Visits"] == str(node.visits)
+    assert ("Visits" in facts) == (tree.algorithm == "mcts")  # visits mean nothing to BFS
+    if "Visits" in facts:
+        assert facts["Visits"] == str(node.visits)
     assert facts["Tokens"] == str(node.tokens)
+    below = {7}
+    for n in tree.nodes:  # nodes come parents first
+        if n.parent in below:
+            below.add(n.id)
+    assert facts["Tokens in this subtree"] == str(sum(n.tokens for n in tree.nodes
+                                                      if n.id in below))
     assert facts["Expansion order"] == "7"
     assert page.evaluate("window.__mounted.data.selected") == 7
     assert ["selected", 7] in page.evaluate("window.__sets")
@@ -190,3 +198,23 @@ def test_many_children_render_in_chunks(page: Any) -> None:
     page.locator(".itc-tr-collapse").click()
     assert page.locator(".itc-tr-row").count() == 101
     assert page.errors == []
+
+
+def test_bfs_nodes_show_how_their_tokens_were_spent(page: Any) -> None:
+    """A BFS node shows no visit count, and a child proposed in its parent's one call says that
+    the call's tokens are counted on its first sibling, instead of a bare 0."""
+    import dataclasses
+
+    base = small_tree("bfs")  # root 0 -> 1, 2, 3: one proposer call; its tokens counted on 1
+    tree = dataclasses.replace(base, nodes=tuple(
+        dataclasses.replace(n, tokens=0) if n.id == 3 else n for n in base.nodes))
+    _mount(page, TreeView(tree))
+    zero = tree.nodes[3]
+    if _row(page, zero.id).count() == 0:
+        _row(page, zero.parent).locator(".itc-tr-toggle").click()
+    _row(page, zero.id).locator(".itc-tr-step").click()
+    panel = page.locator(".itc-tr-panel")
+    facts = dict(zip(panel.locator("dt").all_text_contents(),
+                     panel.locator("dd").all_text_contents(), strict=True))
+    assert "Visits" not in facts
+    assert facts["Tokens"].startswith("0 here: proposed in one call with its siblings")

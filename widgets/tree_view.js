@@ -77,7 +77,14 @@ export function indexTree(payload) {
     topo.push(i);
     for (let k = children[i].length - 1; k >= 0; k -= 1) stack.push(children[i][k]);
   }
-  return { cols, ids, n, at, parent, children, roots, topo };
+  // Tokens spent in each subtree (bottom-up over the top-down order, so no recursion).
+  const subtreeTokens = new Float64Array(n);
+  for (let k = topo.length - 1; k >= 0; k -= 1) {
+    const i = topo[k];
+    subtreeTokens[i] += Number((cols.tokens || [])[i] || 0);
+    if (parent[i] >= 0) subtreeTokens[parent[i]] += subtreeTokens[i];
+  }
+  return { cols, ids, n, at, parent, children, roots, topo, subtreeTokens };
 }
 
 /** Which nodes are shown at playback `step` (1 = shown), by index. */
@@ -245,7 +252,14 @@ function build(model, root, view) {
     const dl = node("dl", "itc-tr-facts");
     const facts = [["Value", fmt(cols.value[i])]];
     if (payload.mcts) facts.push(["Mean value (q)", fmt(cols.q[i])]);
-    facts.push(["Visits", String(cols.visits[i])], ["Tokens", String(cols.tokens[i])],
+    if (payload.mcts) facts.push(["Visits", String(cols.visits[i])]);
+    // One proposer call makes all the children of a node; its tokens are counted on the first
+    // of them, and the evaluator's on each node it judged.
+    const own = Number(cols.tokens[i] || 0);
+    const siblings = tree.parent[i] >= 0 ? tree.children[tree.parent[i]].length : 1;
+    const shared = own === 0 && siblings > 1
+      ? "0 here: proposed in one call with its siblings, counted on the first" : String(own);
+    facts.push(["Tokens", shared], ["Tokens in this subtree", String(tree.subtreeTokens[i])],
       ["Expansion order", cols.order[i] === null ? "never expanded" : String(cols.order[i])],
       ["Parent", cols.parent[i] === null ? "none (root)" : `#${cols.parent[i]}`]);
     for (const [k, v] of facts) {
