@@ -213,3 +213,25 @@ def test_usage_view_renders_the_summary(page: Any) -> None:
     page.locator(".itc-uv").screenshot(path=str(ARTIFACTS / "usage_view.png"))
     assert page.errors == []
 
+
+
+def test_token_tooltip_stays_inside_the_view_so_no_output_area_clips_it(page: Any) -> None:
+    """A JupyterLab output area scrolls (clips) what sticks out of a view: the tooltip of the
+    last token of a one-line view must stay within the view's own box."""
+    page.add_style_tag(content=".mount-token { overflow: hidden; }")  # as an output area would
+    completion = _completion()
+    _mount_token_view(page, TokenView(completion))
+    spans = page.locator(".itc-tv-tok")
+    for i in (0, spans.count() - 1):
+        spans.nth(i).hover()
+        page.locator(".itc-tv-tip").wait_for(state="visible")
+        inside = page.evaluate("""() => {
+          const root = document.querySelector('.mount-token').getBoundingClientRect();
+          const tip = document.querySelector('.itc-tv-tip').getBoundingClientRect();
+          return tip.top >= root.top - 0.5 && tip.bottom <= root.bottom + 0.5
+              && tip.left >= root.left - 0.5 && tip.right <= root.right + 0.5;
+        }""")
+        assert inside, f"tooltip of token {i} sticks out of the view"
+    page.mouse.move(0, 0)  # leaving gives the view its own height back
+    page.locator(".itc-tv-tip").wait_for(state="hidden")
+    assert page.evaluate("() => document.querySelector('.itc-tv').style.paddingBottom") == ""

@@ -240,14 +240,28 @@ export function attachTips(root, container, tokens, spans, tipId) {
   let hovered = null;
   let focused = null;
 
+  // The tooltip stays inside the view's own box, so an output area that scrolls or clips its
+  // content never cuts it: below the token if it fits, else above it, else the view grows by
+  // the missing height while the tooltip shows.
   function place(span) {
+    root.style.paddingBottom = "";
     const rects = span.getClientRects();
     const r = rects.length ? rects[0] : span.getBoundingClientRect();
     const rootBox = root.getBoundingClientRect();
     const maxLeft = Math.max(0, root.clientWidth - tip.offsetWidth - 4);
     const left = Math.min(Math.max(0, r.left - rootBox.left), maxLeft);
+    const below = r.bottom - rootBox.top + 4;
+    const above = r.top - rootBox.top - 4 - tip.offsetHeight;
+    let top = below;
+    if (below + tip.offsetHeight > root.clientHeight) {
+      if (above >= 0) top = above;
+      else {
+        const pad = parseFloat(getComputedStyle(root).paddingBottom) || 0;
+        root.style.paddingBottom = `${pad + below + tip.offsetHeight - root.clientHeight + 4}px`;
+      }
+    }
     tip.style.left = `${left}px`;
-    tip.style.top = `${r.bottom - rootBox.top + 4}px`;
+    tip.style.top = `${top}px`;
   }
 
   function show(span) {
@@ -260,6 +274,7 @@ export function attachTips(root, container, tokens, spans, tipId) {
 
   function hide() {
     tip.hidden = true;
+    root.style.paddingBottom = "";
     for (const s of spans) s.classList.remove("itc-tv-active");
   }
 
