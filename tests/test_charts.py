@@ -316,14 +316,22 @@ def stopping_rows(budget: int) -> list[dict[str, Any]]:
 def test_early_stopping_chart_panels_rule_and_summary():
     spec = spec_of(early_stopping_chart(stopping_rows(16), budget=16))
     left, right = spec["hconcat"]
-    left_marks = [mark_type(v) for v in views(left)]
-    assert left_marks == ["point", "point", "rule"]
-    hollow, filled, rule = views(left)
-    assert hollow["mark"]["filled"] is False and filled["mark"]["filled"] is True
-    assert {"filter": "datum.correct"} in filled["transform"]
-    assert hollow["encoding"]["x"]["scale"]["domain"] == [0, 16]
+    assert [mark_type(v) for v in views(left)] == ["point", "rule"]
+    dots, rule = views(left)
+    assert dots["encoding"]["x"]["scale"]["domain"] == [0, 16]
+    assert dots["encoding"]["yOffset"]["field"] == "result"
+    assert dots["encoding"]["size"]["field"] == "problems"
     assert rule["encoding"]["x"]["field"] == "budget"
-    assert [mark_type(v) for v in views(right)] == ["rule", "text", "point", "text"]
+    # one line per rule, whatever the number of problems: the chart stays short
+    assert left["height"] == 44 * 2
+    many = spec_of(early_stopping_chart(
+        [{"problem": i, "method": m, "samples": 4, "correct": i % 2 == 0}
+         for i in range(500) for m in ("a", "b")], budget=16))
+    assert many["hconcat"][0]["height"] == 44 * 2
+    cells = [r for r in all_data(spec) if "problems" in r and "result" in r]
+    assert sum(c["problems"] for c in cells) == len(stopping_rows(16))  # every problem counted
+    assert [mark_type(v) for v in views(right)] == ["rule", "text", "point"]  # no overlapping labels
+    assert right["layer"][2]["encoding"]["color"]["legend"]["orient"] == "bottom"
     summary = {r["method"]: r for r in all_data(spec) if "mean_samples" in r}
     assert summary["fixed"]["mean_samples"] == 16 and summary["fixed"]["saved"] == 0
     # ESC stops at 4, never (16, the a/b tie goes to "a", seen first) and at 4 on a wrong "b".
@@ -344,3 +352,14 @@ def test_early_stopping_chart_panels_rule_and_summary():
 def test_early_stopping_chart_rejects_bad_rows(rows, budget, words):
     with pytest.raises(ValueError, match=words):
         early_stopping_chart(rows, budget=budget)
+
+
+def test_accuracy_chart_takes_a_dataframe_and_names_its_y_axis():
+    import pandas as pd
+
+    rows = [{"k": 1, "accuracy": 0.25, "series": "maj"}, {"k": 4, "accuracy": 0.5, "series": "maj"}]
+    spec = spec_of(accuracy_chart(pd.DataFrame(rows), y_title="fraction of rules met"))
+    assert spec_of(accuracy_chart(rows, y_title="fraction of rules met")) == spec
+    line = next(v for v in views(spec) if mark_type(v) == "line")
+    assert line["encoding"]["y"]["title"] == "fraction of rules met"
+    assert sorted(r["k"] for r in all_data(spec)) == [1, 4]

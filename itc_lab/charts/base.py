@@ -58,6 +58,10 @@ def is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 def chart_rows(rows: Sequence[Mapping[str, Any]], what: str, fix: str) -> list[dict[str, Any]]:
+    """The rows as a list of dicts (a pandas DataFrame is taken as its records), checked for
+    being there and for the row limit."""
+    if hasattr(rows, "to_dict") and hasattr(rows, "columns"):  # a DataFrame, without pandas
+        rows = rows.to_dict(orient="records")
     items = [dict(r) for r in rows]
     if not items:
         msg = f"No rows to draw: give at least one {what}."

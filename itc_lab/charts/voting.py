@@ -163,14 +163,16 @@ def vote_chart(answers: Sequence[str | None], gold: str | None = None,
     return alt.vconcat(top, panel)
 
 def accuracy_chart(rows: Sequence[Mapping[str, Any]], x: str = "k",
-                   title: str = "") -> alt.LayerChart:
+                   title: str = "", y_title: str = "accuracy") -> alt.LayerChart:
     """Accuracy against ``x`` (default the number of samples k): one line per series.
 
     ``rows`` are dicts with ``x`` and ``"accuracy"`` (0 to 1), as ``accuracy_curve`` returns;
     rows from several curves can be concatenated. Lines are coloured by the first of the fields
     ``"series"``, ``"technique"``, ``"method"``, ``"metric"`` the rows have. When every row has
     ``"low"`` and ``"high"`` a shaded band shows that interval. The x axis is log2 when the x
-    values span more than 8x (e.g. k = 1 … 64). Used in lessons 02 onwards.
+    values span more than 8x (e.g. k = 1 … 64). ``y_title`` names what the 0-1 values are (e.g.
+    "fraction of rules met" in lesson 05). ``rows`` may also be a pandas DataFrame. Used in
+    lessons 02 onwards.
     """
     items = chart_rows(rows, "row with k and accuracy (see accuracy_curve)",
                   "average over problems first (accuracy_curve gives one row per k).")
@@ -185,7 +187,7 @@ def accuracy_chart(rows: Sequence[Mapping[str, Any]], x: str = "k",
     field = safe_text(x)  # the rows' keys are made inert too (safe_data)
     x_enc = alt.X(f"{field}:Q", scale=scale, axis=axis, title=field)
     y_enc = alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"),
-                  title="accuracy")
+                  title=safe_text(y_title))
     color = (alt.Color(f"{series}:N", title=series) if series
              else alt.value(STATUS_COLORS["answer"]))
     tips = [alt.Tooltip(f"{field}:Q"), alt.Tooltip("accuracy:Q", format=".1%")]
@@ -203,7 +205,7 @@ def accuracy_chart(rows: Sequence[Mapping[str, Any]], x: str = "k",
     layers = []
     if band_ok:
         layers.append(base.mark_area(opacity=0.18).encode(
-            y=alt.Y("low:Q", scale=alt.Scale(domain=[0, 1]), title="accuracy"),
+            y=alt.Y("low:Q", scale=alt.Scale(domain=[0, 1]), title=safe_text(y_title)),
             y2=alt.Y2("high:Q")))
     layers.append(base.mark_line().encode(y=y_enc))
     layers.append(base.mark_point(filled=True, size=50).encode(y=y_enc, tooltip=tips))
@@ -316,27 +318,39 @@ def early_stopping_chart(rows: Sequence[Mapping[str, Any]], *, budget: int,
         summary.append({"method": m, "mean_samples": used, "accuracy": acc,
                         "saved": 1 - used / budget, "problems": len(mine),
                         "label": f"{m}: {acc:.0%} at {used:.1f}"})
-    problems = [safe_text(p) for p in dict.fromkeys(r["problem"] for r in items)]
     shown_methods = [safe_text(m) for m in methods]  # as safe_data writes them in the rows
-    color = alt.Color("method:N", title="method", scale=alt.Scale(domain=shown_methods))
-    x_samples = alt.X("samples:Q", scale=alt.Scale(domain=[0, budget]),
-                      title="samples used")
+    color = alt.Color("method:N", title="method", scale=alt.Scale(domain=shown_methods),
+                      legend=alt.Legend(orient="bottom", direction="vertical"))
+    # Left: how many problems each rule stopped at each sample count, right and wrong answers on
+    # two lines per rule; one row per rule keeps the chart short for any number of problems.
+    counts: dict[tuple[str, int, str], int] = {}
+    for r in items:
+        key = (r["method"], int(r["samples"]), r["result"])
+        counts[key] = counts.get(key, 0) + 1
+    cells = [{"method": m, "samples": k, "result": res, "problems": n}
+             for (m, k, res), n in counts.items()]
     rule_data = safe_data([{"budget": budget, "label": f"fixed budget = {budget}"}])
-    per_problem = alt.Chart(safe_data(items)).encode(
+    x_samples = alt.X("samples:Q", scale=alt.Scale(domain=[0, budget], nice=False),
+                      title="samples used", axis=alt.Axis(tickMinStep=1))
+    dots = alt.Chart(safe_data(cells)).mark_point(filled=True, opacity=0.85).encode(
         x=x_samples,
-        y=alt.Y("problem:N", sort=problems, title="problem"),
+        y=alt.Y("method:N", sort=shown_methods, title=None),
+        yOffset=alt.YOffset("result:N", scale=alt.Scale(domain=["correct", "wrong"])),
+        size=alt.Size("problems:Q", title="problems", scale=alt.Scale(range=[20, 400]),
+                      legend=alt.Legend(orient="bottom")),
         color=color,
-        yOffset=alt.YOffset("method:N", scale=alt.Scale(domain=shown_methods)),
-        tooltip=[alt.Tooltip("problem:N"), alt.Tooltip("method:N"), alt.Tooltip("samples:Q"),
-                 alt.Tooltip("result:N", title="answer")],
+        shape=alt.Shape("result:N", title="answer",
+                        scale=alt.Scale(domain=["correct", "wrong"],
+                                        range=["circle", "triangle-down"]),
+                        legend=alt.Legend(orient="bottom")),
+        tooltip=[alt.Tooltip("method:N"), alt.Tooltip("samples:Q"),
+                 alt.Tooltip("result:N", title="answer"), alt.Tooltip("problems:Q")],
     )
-    hollow = per_problem.mark_point(size=60, strokeWidth=2, filled=False)
-    filled = per_problem.mark_point(size=60, filled=True, opacity=1).transform_filter(
-        alt.datum.correct)
     budget_rule = alt.Chart(rule_data).mark_rule(strokeDash=[4, 3], color="#555").encode(
         x=alt.X("budget:Q", title="samples used"))
-    left = alt.LayerChart(layer=[hollow, filled, budget_rule]).properties(
-        title="Samples used per problem (filled: correct)", width=360)
+    left = alt.LayerChart(layer=[dots, budget_rule]).properties(
+        title="Where each rule stopped (per problem; upper line: correct, lower: wrong)",
+        width=360, height=44 * len(methods))
     points = alt.Chart(safe_data(summary)).encode(
         x=alt.X("mean_samples:Q", scale=alt.Scale(domain=[0, budget]),
                 title="mean samples used per problem"),
@@ -345,16 +359,16 @@ def early_stopping_chart(rows: Sequence[Mapping[str, Any]], *, budget: int,
         color=color,
     )
     dot = points.mark_point(filled=True, size=110).encode(tooltip=[
-        alt.Tooltip("method:N"), alt.Tooltip("accuracy:Q", format=".1%"),
+        alt.Tooltip("label:N", title="rule"), alt.Tooltip("accuracy:Q", format=".1%"),
         alt.Tooltip("mean_samples:Q", format=".2f", title="mean samples"),
         alt.Tooltip("saved:Q", format=".0%", title="samples saved"),
         alt.Tooltip("problems:Q")])
-    names = points.mark_text(align="left", dx=8, dy=-8).encode(text="label:N")
     x_rule = alt.X("budget:Q", title="mean samples used per problem")
     rule = alt.Chart(rule_data).mark_rule(strokeDash=[4, 3], color="#555").encode(x=x_rule)
     rule_text = alt.Chart(rule_data).mark_text(align="right", dx=-4, y=8, color="#555").encode(
         x=x_rule, text="label:N")
-    right = alt.LayerChart(layer=[rule, rule_text, dot, names]).properties(
-        title="Accuracy against samples used", width=320, height=260)
+    right = alt.LayerChart(layer=[rule, rule_text, dot]).properties(
+        title="Accuracy against samples used (the legend names each rule)", width=300,
+        height=220)
     return alt.hconcat(left, right).properties(
         title=safe_text(title or f"Early stopping against a fixed budget of {budget} samples"))
