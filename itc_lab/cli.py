@@ -10,10 +10,12 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from .connect import lessons_dir, recording_path
 
-__all__ = ["MODEL_PACKAGE", "copy_lessons", "get_model_command", "main"]
+__all__ = ["MODEL_PACKAGE", "WIDGET_VIEW", "clean_outputs", "copy_lessons", "get_model_command",
+           "main"]
 
 
 def _find_lesson(name: str) -> Path:
@@ -57,6 +59,31 @@ def _lab(args: argparse.Namespace, extra: Sequence[str]) -> int:
     os.execv(sys.executable, cmd)  # become JupyterLab: signals reach it directly
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+_STATIC_FORMS = ("text/html", "image/svg+xml", "image/png")
+
+
+def clean_outputs(nb: Any) -> int:
+    """Make a notebook's outputs readable without a kernel, as lessons are stored: drop the
+    widget state (each chart's ~900 KB of bundled JavaScript, rebuilt when the cell runs), run
+    timestamps, and the widget view of every output that carries a static form beside it (the
+    charts' SVG, the views' HTML snapshot). A stored widget view has no model to draw, so
+    JupyterLab would show "Loading widget..." instead of the picture; a live run still shows
+    the widget. Returns how many widget views were removed. ``itc-lab record`` calls this
+    before it writes a lesson; it is the one place stored outputs are cleaned."""
+    nb.metadata.pop("widgets", None)
+    removed = 0
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)  # run timestamps change on every run
+        for out in cell.get("outputs", ()):
+            data = out.get("data") or {}
+            if WIDGET_VIEW in data and any(k in data for k in _STATIC_FORMS):
+                del data[WIDGET_VIEW]
+                removed += 1
+    return removed
+
+
 def _execute(notebook: Path, env: dict[str, str], save: bool, timeout: int) -> None:
     import nbformat
     from nbclient import NotebookClient
@@ -75,11 +102,7 @@ def _execute(notebook: Path, env: dict[str, str], save: bool, timeout: int) -> N
             else:
                 os.environ[k] = v
     if save:
-        # widget state (each chart's bundled JavaScript) is rebuilt when the learner runs the
-        # cell; keeping it out of the file keeps lessons small and their diffs readable
-        nb.metadata.pop("widgets", None)
-        for cell in nb.cells:  # and run timestamps, which change on every run
-            cell.metadata.pop("execution", None)
+        clean_outputs(nb)
         nbformat.write(nb, notebook)  # type: ignore[no-untyped-call]
 
 

@@ -201,3 +201,37 @@ def test_short_drafts_keep_difflibs_exact_runs() -> None:
                     else:
                         expected.append({"op": op, "text": "".join(toks)})
         assert word_diff(a, b) == expected
+
+
+# -- static snapshot (text/html beside the widget view) ----------------------------------------
+
+XSS = "<img src=x onerror=alert(1)></script><script>alert(2)</script>"
+
+
+def _static(view: DiffView) -> str:
+    data, meta = view._repr_mimebundle_()
+    assert meta == {"itc_lab": {"figure": "DiffView"}}
+    assert "application/vnd.jupyter.widget-view+json" in data
+    return str(data["text/html"])
+
+
+def test_diffview_static_snapshot_shows_feedback_and_word_diffs_escaped() -> None:
+    view = DiffView(["a b c", f"a x c {XSS}"], [f"say x {XSS}"], [0.4, 0.6], title=XSS)
+    html = _static(view)
+    assert html.startswith('<div class="itc-static itc-static-diffview"')
+    assert "<img" not in html and "<script>" not in html and "</script>" not in html
+    assert html.count("&lt;img src=x onerror=alert(1)&gt;") == 3  # title, feedback, insert
+    assert ">b</del>" in html and ">x</ins>" in html
+    stats = diff_stats("a b c", f"a x c {XSS}")
+    assert "Draft 1 → 2" in html and "score 0.40 → 0.60" in html
+    assert f"+{stats['added']}/-{stats['removed']} words" in html
+
+
+def test_diffview_static_snapshot_side_by_side_and_capped() -> None:
+    html = _static(DiffView(["a b", "a c"], mode="side"))
+    assert "<table" in html and html.count("<td") == 2
+    assert "<del" in html.split("<td")[1] and "<ins" in html.split("<td")[2]
+    long = DiffView([f"w{i}" for i in range(15)])
+    assert "4 more rounds" in _static(long)
+    huge = _static(DiffView(["x " * 5000, "y " * 5000]))
+    assert "more characters" in huge and len(huge) < 20_000

@@ -353,3 +353,40 @@ def test_alternatives_reach_the_steps() -> None:
                            Token(" 5", math.log(0.9))))
     (step,) = segment_steps(c)
     assert [a["text"] for a in step["tokens"][0]["top"]] == ["So", "Thus"]
+
+
+# -- static snapshots (text/html beside the widget view) ---------------------------------------
+
+
+def _html(widget: object) -> str:
+    data, meta = widget._repr_mimebundle_()  # type: ignore[attr-defined]
+    assert meta == {"itc_lab": {"figure": type(widget).__name__}}
+    assert WIDGET_MIME in data
+    return str(data["text/html"])
+
+
+def test_trace_view_static_snapshot_numbers_the_steps_and_escapes() -> None:
+    html = _html(TraceView(_cot(), answer=XSS, gold="5", correct=False, title=XSS))
+    assert html.startswith('<div class="itc-static itc-static-traceview"')
+    assert "<script>" not in html
+    assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 2  # title and answer
+    assert '<li value="1">' in html and '<li value="2">' in html
+    assert "✗ wrong" in html and "gold <code>5</code>" in html
+    assert html.count('class="itc-static-tok ') == len(_cot().tokens)
+    assert "✓ correct" in _html(TraceView(_cot(), answer="5", gold="5", correct=True))
+    assert "no answer" in _html(TraceView(_text("")))
+
+
+def test_trace_list_static_snapshot_has_one_foldable_line_per_trace() -> None:
+    completions = [_cot(), _text(f"So {XSS}."), _text("First 1.\nSo 2.")]
+    w = TraceList(completions, ["5", XSS, None], "5", [True, False, None], title="<k>")
+    html = _html(w)
+    assert html.startswith('<div class="itc-static itc-static-tracelist"')
+    assert html.count("<details") == 3 and "<script>" not in html and "<k>" not in html
+    assert "Sample 1" in html and "Sample 3" in html and "&lt;k&gt;" in html
+    assert "✓ correct" in html and "✗ wrong" in html and "no answer" in html
+    assert "So &lt;script&gt;alert(1)&lt;/script&gt;." in html
+    many = TraceList([_text(f"So {i}.") for i in range(30)], [str(i) for i in range(30)],
+                     None, None)
+    html = _html(many)
+    assert html.count("<details") == 24 and "6 more traces" in html

@@ -317,3 +317,41 @@ def test_tree_view_traits() -> None:
     assert "export default" in esm and "textContent" in esm
     assert ".innerHTML" not in esm and "insertAdjacentHTML" not in esm
     assert ".itc-tr-row" in str(w._css)
+
+
+# -- static snapshot (text/html beside the widget view) ----------------------------------------
+
+
+def _static(view: TreeView) -> str:
+    data, meta = view._repr_mimebundle_()
+    assert meta == {"itc_lab": {"figure": "TreeView"}}
+    assert "application/vnd.jupyter.widget-view+json" in data
+    return str(data["text/html"])
+
+
+def test_tree_view_static_snapshot_is_the_tree_as_nested_lists() -> None:
+    html = _static(TreeView(small_tree("mcts")))
+    assert html.startswith('<div class="itc-static itc-static-treeview"')
+    for i in range(7):
+        assert f">#{i}</span>" in html
+    assert html.count("<ul") == 4  # the root's list, and the children of 0, 1 and 3
+    for status in ("expanded", "pruned", "solution", "dead_end", "frontier"):
+        assert status in html
+    assert "n=6 q=0.50" in html  # visits for MCTS
+    assert "spent 105 of 1000 tokens" in html and "stopped: solved" in html
+    assert "<script>" not in html and "<b>" not in html
+    assert "&lt;script&gt;window.__pwned=3&lt;/script&gt;" in html
+    assert "font-weight: 600" in html  # the solution path
+
+
+def test_tree_view_static_snapshot_follows_the_playback_step() -> None:
+    html = _static(TreeView(small_tree(), step=0))
+    # at step 0 only the root is expanded: its never-expanded child 2 shows, 1 and 3 not yet
+    assert ">#0</span>" in html and ">#2</span>" in html
+    assert ">#1</span>" not in html and ">#4</span>" not in html
+
+
+def test_tree_view_static_snapshot_of_a_big_tree_is_capped() -> None:
+    html = _static(TreeView(big_tree(2000)))
+    assert html.count("<li>") == 60
+    assert "1940 more nodes" in html and len(html) < 40_000

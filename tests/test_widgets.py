@@ -183,3 +183,49 @@ def test_show_dispatches_and_explains() -> None:
         TokenView(Usage())  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"UsageView\.of"):
         UsageView([c])  # type: ignore[arg-type]
+
+
+# -- static snapshots (text/html beside the widget view) ---------------------------------------
+
+
+def _html(widget: object) -> str:
+    bundle = widget._repr_mimebundle_()  # type: ignore[attr-defined]
+    data, meta = bundle
+    assert meta == {"itc_lab": {"figure": type(widget).__name__}}
+    assert WIDGET_MIME in data  # the live view stays; the snapshot is beside it
+    return str(data["text/html"])
+
+
+def test_token_view_static_snapshot_colours_tokens_and_escapes_them() -> None:
+    html = _html(TokenView(_completion(), title="<b>title</b>"))
+    assert html.startswith('<div class="itc-static itc-static-tokenview"')
+    assert "<script>" not in html and "<b>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;b&gt;title" in html
+    bands = [m for m in ("itc-static-high", "itc-static-medium", "itc-static-low")
+             if m in html]
+    assert bands == ["itc-static-high", "itc-static-medium", "itc-static-low"]
+    assert html.count('class="itc-static-tok ') == 4
+    assert "p=0.50 · top: &#x27; answer&#x27; 0.50, &#x27; result&#x27; 0.30" in html
+    assert "smollm2:135m" in html and "4 tokens, mean p=0.55" in html
+
+
+def test_token_view_static_snapshot_without_logprobs_and_capped() -> None:
+    html = _html(TokenView(_completion(tokens=()), title="t"))
+    assert NO_LOGPROBS_NOTE in html and 'class="itc-static-tok ' not in html
+    assert "The answer&lt;script&gt;" in html
+    long = _completion(tokens=tuple(Token(f"w{i} ", math.log(0.5)) for i in range(1000)),
+                       text="".join(f"w{i} " for i in range(1000)))
+    html = _html(TokenView(long))
+    assert html.count('class="itc-static-tok ') == 400
+    assert "600 more tokens" in html and len(html) < 100_000
+
+
+def test_usage_view_static_snapshot_lists_the_numbers() -> None:
+    cm = CostModel(prompt_price=1.5, completion_price=6.0, currency="<EUR>")
+    html = _html(UsageView.of(_usage_completions(), cost_model=cm))
+    assert html.startswith('<div class="itc-static itc-static-usageview"')
+    for text in ("Calls", "2 (1 cached)", "Prompt tokens", "40", "Total tokens", "100",
+                 "4.00 s (slowest 3.00 s)", "15.0 tokens/s", "0.000420 &lt;EUR&gt;",
+                 "1.50 / 6.00 &lt;EUR&gt; per 1M prompt / completion tokens"):
+        assert text in html, text
+    assert "<EUR>" not in html

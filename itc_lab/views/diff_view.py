@@ -10,17 +10,77 @@ import anywidget
 import traitlets
 
 from ..analysis.diffs import diff_rounds, diff_stats
-from .base import TextFallback, frontend_dir
+from .base import MAX_STATIC_CHARS, MUTED, TEXT_BOX, TextFallback, capped, esc, frontend_dir
 
 __all__ = [
     "FRONTEND",
+    "MAX_STATIC_ROUNDS",
     "DiffView",
+    "diff_html",
 ]
 
 FRONTEND = frontend_dir()
 
 def _fmt_score(s: float | None) -> str:
     return "?" if s is None else f"{float(s):.2f}"
+
+MAX_STATIC_ROUNDS = 10
+"""Rounds drawn in a ``DiffView``'s static snapshot; the rest are counted."""
+
+_OPS = {"equal": ("span", ""),
+        "delete": ("del", "background-color: #fee2e2; color: #b91c1c"),
+        "insert": ("ins", "background-color: #dcfce7; color: #15803d; text-decoration: none")}
+
+def _ops_html(ops: Sequence[dict[str, str]], keep: tuple[str, ...],
+              limit: int = MAX_STATIC_CHARS) -> str:
+    out, used = [], 0
+    for op in ops:
+        if op["op"] not in keep:
+            continue
+        tag, style = _OPS[op["op"]]
+        text = op["text"]
+        if used + len(text) > limit:
+            out.append(f"<{tag} style=\"{style}\">{esc(text[: max(0, limit - used)])}</{tag}>")
+            rest = sum(len(o["text"]) for o in ops if o["op"] in keep) - limit
+            out.append(f'<span style="color: {MUTED}">… ({rest:,} more characters)</span>')
+            break
+        used += len(text)
+        out.append(f"<{tag} style=\"{style}\">{esc(text)}</{tag}>" if style else esc(text))
+    return "".join(out)
+
+def diff_html(rounds: Sequence[dict[str, Any]], mode: str = "inline", title: str = "",
+              limit: int = MAX_STATIC_ROUNDS) -> str:
+    """Rounds of ``diff_rounds`` as static HTML: per round its scores, word counts, the feedback
+    and the word diff (inline, or before | after for ``mode="side"``); at most ``limit`` rounds
+    and ``MAX_STATIC_CHARS`` characters per text. All model text is escaped."""
+    parts = [f"<strong>{esc(title)}</strong>"] if title else []
+    for r in rounds[:limit]:
+        i = int(r["index"])
+        stats = diff_stats(r["before"], r["after"])
+        line = (f"<strong>Draft {i + 1} → {i + 2}</strong> "
+                f'<span style="color: {MUTED}">score {_fmt_score(r["score_before"])} → '
+                f'{_fmt_score(r["score_after"])} · +{stats["added"]}/-{stats["removed"]} '
+                "words</span>")
+        parts.append(f'<div style="margin-top: 6px">{line}</div>')
+        if r["feedback"]:
+            parts.append('<div style="border-left: 3px solid #94a3b8; padding: 2px 8px; '
+                         'margin: 2px 0; white-space: pre-wrap"><strong>Feedback:</strong> '
+                         f"{capped(r['feedback'])}</div>")
+        if mode == "side":
+            cell = f'{TEXT_BOX}; vertical-align: top; width: 50%'
+            parts.append('<table style="border-collapse: separate; border-spacing: 6px 0; '
+                         f'width: 100%"><tbody><tr><td style="{cell}">'
+                         f"{_ops_html(r['ops'], ('equal', 'delete'))}</td>"
+                         f'<td style="{cell}">{_ops_html(r["ops"], ("equal", "insert"))}</td>'
+                         "</tr></tbody></table>")
+        else:
+            parts.append(f'<div style="{TEXT_BOX}; line-height: 1.5">'
+                         f"{_ops_html(r['ops'], ('equal', 'delete', 'insert'))}</div>")
+    if not rounds:
+        parts.append(f'<div style="color: {MUTED}">(one draft: nothing to compare)</div>')
+    if len(rounds) > limit:
+        parts.append(f'<div style="color: {MUTED}">… {len(rounds) - limit} more rounds</div>')
+    return "".join(parts)
 
 class DiffView(TextFallback, anywidget.AnyWidget):  # type: ignore[misc]
     """The rounds of a refinement loop: feedback, then the word diff between successive drafts.
@@ -71,3 +131,6 @@ class DiffView(TextFallback, anywidget.AnyWidget):  # type: ignore[misc]
             last = self._scores[min(len(self._scores), len(self._drafts)) - 1]
             text += f", score {_fmt_score(first)} → {_fmt_score(last)}"
         return text
+
+    def _static_html(self) -> str:
+        return diff_html(self.rounds, self.mode, self.title)

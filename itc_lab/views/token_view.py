@@ -10,7 +10,16 @@ import traitlets
 from .._checks import shorten
 from ..analysis.tokens import logprob_note, lowest_tokens, token_rows
 from ..types import Completion, Usage
-from .base import FRONTEND, TextFallback
+from .base import (
+    FRONTEND,
+    MUTED,
+    TEXT_BOX,
+    TextFallback,
+    band_legend,
+    capped,
+    esc,
+    token_spans,
+)
 from .usage_view import UsageView
 
 __all__ = [
@@ -80,6 +89,23 @@ class TokenView(TextFallback, anywidget.AnyWidget):  # type: ignore[misc]
 
     def _text_summary(self) -> str:
         return _token_summary(self.completion)
+
+    def _static_html(self) -> str:
+        head = [f"<strong>{esc(self.title)}</strong>"] if self.title else []
+        if self.model:
+            head.append(f'<code style="color: {MUTED}">{esc(self.model)}</code>')
+        summary = _token_summary(self.completion).removeprefix("TokenView: ")
+        head.append(f'<span style="color: {MUTED}">{esc(summary)}</span>')
+        parts = [f'<div style="margin-bottom: 2px">{" · ".join(head)}</div>']
+        if self.note:
+            parts.append(f'<div style="border-left: 3px solid rgb(217, 119, 6); '
+                         f'padding: 2px 8px; margin: 4px 0">{esc(self.note)}</div>')
+        if self.tokens:
+            parts.append(band_legend())
+            parts.append(f'<div style="{TEXT_BOX}">{token_spans(self.tokens)}</div>')
+        else:
+            parts.append(f'<div style="{TEXT_BOX}">{capped(self.text)}</div>')
+        return "".join(parts)
 
 def show(obj: Completion | Usage) -> TokenView | UsageView:
     """The widget for ``obj``: a ``TokenView`` for a Completion, a ``UsageView`` for a Usage.

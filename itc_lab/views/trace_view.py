@@ -10,13 +10,27 @@ import traitlets
 
 from .._checks import mean_or_none, shorten
 from ..analysis.steps import segment_steps
-from ..analysis.tokens import logprob_note
+from ..analysis.tokens import confidence_band, logprob_note
 from ..types import Completion
-from .base import FRONTEND, TextFallback, bundle_esm
+from .base import (
+    BAND_COLOURS,
+    FRONTEND,
+    MAX_STATIC_TOKENS,
+    MUTED,
+    TEXT_BOX,
+    TextFallback,
+    band_legend,
+    bundle_esm,
+    capped,
+    esc,
+    token_spans,
+)
 
 __all__ = [
+    "MAX_STATIC_TRACES",
     "TraceList",
     "TraceView",
+    "trace_html",
     "trace_payload",
 ]
 
@@ -88,6 +102,73 @@ def _trace_summary(payload: dict[str, Any], name: str = "TraceView") -> str:
     mean = mean_or_none(row["prob"] for step in steps for row in step["tokens"])
     return line + (f", mean p={mean:.2f}" if mean is not None else ", no logprobs")
 
+MAX_STATIC_TRACES = 24
+"""Traces listed in the static snapshot of a ``TraceList``; the rest are counted."""
+
+_BADGES = {"correct": ("✓ correct", "#1a7f37"), "wrong": ("✗ wrong", "#cf222e"),
+           "no answer": ("no answer", "#6e7781"), "not graded": ("not graded", "#6e7781")}
+
+def _badge(verdict: str) -> str:
+    label, colour = _BADGES[verdict]
+    return (f'<span style="background-color: {colour}; color: #fff; border-radius: 10px; '
+            f'padding: 0 7px; font-size: 12px">{esc(label)}</span>')
+
+def _answer_line(payload: dict[str, Any]) -> str:
+    verdict = _verdict(payload["answer"], payload["correct"])
+    parts = [_badge(verdict)]
+    if payload["answer"]:
+        parts.append(f"answer <code>{esc(shorten(payload['answer'], 60, collapse=False))}</code>")
+    if payload["gold"] is not None and verdict != "correct":
+        parts.append(f"gold <code>{esc(shorten(payload['gold'], 60, collapse=False))}</code>")
+    return " ".join(parts)
+
+def _band_of(prob: float | None) -> str:
+    return "none" if prob is None else confidence_band(prob)
+
+def trace_html(payload: dict[str, Any], *, header: bool = True, tokens: bool = True,
+               limit: int = MAX_STATIC_TOKENS) -> str:
+    """One trace (a ``trace_payload``) as static HTML: title, verdict and answer (unless
+    ``header=False``), then the numbered steps. ``tokens=True`` colours each token (at most
+    ``limit`` in all); ``tokens=False`` colours each step by its mean probability and caps its
+    text. All model text is escaped."""
+    parts: list[str] = []
+    if header:
+        head = [f"<strong>{esc(payload['title'])}</strong>"] if payload["title"] else []
+        if payload["model"]:
+            head.append(f'<code style="color: {MUTED}">{esc(payload["model"])}</code>')
+        head.append(_answer_line(payload))
+        parts.append(f'<div style="margin-bottom: 2px">{" · ".join(head)}</div>')
+    if payload["note"]:
+        parts.append(f'<div style="border-left: 3px solid rgb(217, 119, 6); padding: 2px 8px; '
+                     f'margin: 4px 0">{esc(payload["note"])}</div>')
+    steps = payload["steps"]
+    if tokens and any(step["tokens"] for step in steps):
+        parts.append(band_legend())
+    items: list[str] = []
+    left = limit
+    for step in steps:
+        mean = step["mean_prob"]
+        stat = f'<span style="color: {MUTED}">{"" if mean is None else f"p̄={mean:.2f} "}</span>'
+        if tokens and step["tokens"]:
+            if left <= 0:
+                break
+            body = token_spans(step["tokens"], left)
+            left -= len(step["tokens"])
+        else:
+            colour = BAND_COLOURS[_band_of(mean)]
+            body = (f'<span style="background-color: {colour}">'
+                    f"{capped(step['text'].strip(), 300)}</span>")
+        items.append(f'<li value="{int(step["index"])}">{stat}{body}</li>')
+    if len(items) < len(steps):
+        items.append(f'<li style="list-style: none; color: {MUTED}">… '
+                     f"{len(steps) - len(items)} more steps</li>")
+    if items:
+        parts.append(f'<ol style="{TEXT_BOX}; line-height: 1.6; padding-left: 2.5em; '
+                     f'margin: 2px 0">{"".join(items)}</ol>')
+    else:
+        parts.append(f'<div style="color: {MUTED}">(empty completion)</div>')
+    return "".join(parts)
+
 def _trace_css() -> str:
     return "\n".join((FRONTEND / f).read_text(encoding="utf-8")
                      for f in ("token_view.css", "trace_view.css"))
@@ -134,6 +215,9 @@ class TraceView(TextFallback, anywidget.AnyWidget):  # type: ignore[misc]
 
     def _text_summary(self) -> str:
         return _trace_summary(self.payload())
+
+    def _static_html(self) -> str:
+        return trace_html(self.payload())
 
 class TraceList(TextFallback, anywidget.AnyWidget):  # type: ignore[misc]
     """Several reasoning traces (e.g. the k samples of self-consistency), one line each.
@@ -193,3 +277,21 @@ class TraceList(TextFallback, anywidget.AnyWidget):  # type: ignore[misc]
             line += "; answers " + ", ".join(f"{shorten(a, 32, collapse=False)!r}×{k}"
                                              for a, k in ranked)
         return line
+
+    def _static_html(self) -> str:
+        summary = self._text_summary().removeprefix("TraceList: ")
+        head = [f"<strong>{esc(self.title)}</strong>"] if self.title else []
+        head.append(f'<span style="color: {MUTED}">{esc(summary)}</span>')
+        parts = [f'<div style="margin-bottom: 4px">{" · ".join(head)}</div>']
+        for i, trace in enumerate(self.traces[:MAX_STATIC_TRACES]):
+            n = len(trace["steps"])
+            line = (f"<strong>{esc(trace['title'] or f'Trace {i + 1}')}</strong> "
+                    f"{_answer_line(trace)} "
+                    f'<span style="color: {MUTED}">{n} step{"s" if n != 1 else ""}</span>')
+            body = trace_html(trace, header=False, tokens=False)
+            parts.append(f'<details style="margin: 2px 0"><summary>{line}</summary>'
+                         f'<div style="margin: 4px 0 8px 1.2em">{body}</div></details>')
+        if len(self.traces) > MAX_STATIC_TRACES:
+            parts.append(f'<div style="color: {MUTED}">… {len(self.traces) - MAX_STATIC_TRACES} '
+                         "more traces</div>")
+        return "".join(parts)

@@ -27,14 +27,17 @@ from ..charts.search import (
     solution_path,
     spending_line,
     tree_nodes,
+    value_colour,
 )
-from .base import TextFallback, frontend_dir
+from .base import MUTED, TEXT_BOX, TextFallback, capped, esc, frontend_dir
 
 __all__ = [
     "FRONTEND",
+    "MAX_STATIC_NODES",
     "STEP_CHARS",
     "TreeView",
     "payload_size",
+    "tree_html",
     "tree_payload",
     "visible_ids",
 ]
@@ -161,6 +164,79 @@ def _tree_summary(payload: dict[str, Any]) -> str:
     name = payload["algorithm"] or "search"
     return f"TreeView: {name}, {payload['count']} nodes ({parts}), {tail}"
 
+MAX_STATIC_NODES = 60
+"""Nodes drawn in a ``TreeView``'s static snapshot (depth first from the root); the rest are
+counted."""
+
+_STATUS_STYLE = {
+    "solution": "border: 2px solid #1a7f37",
+    "pruned": "border: 1px dashed #8c8c8c; color: #595959",
+    "dead_end": "border: 1px solid #8c8c8c; color: #404040",
+    "frontier": "border: 1px dotted #555555",
+    "expanded": "border: 1px solid #555555",
+}
+
+def _node_html(cols: dict[str, list[Any]], i: int, lo: float, hi: float, mcts: bool,
+               on_path: set[int]) -> str:
+    nid, status = cols["id"][i], cols["status"][i]
+    value, q = cols["value"][i], cols["q"][i]
+    grey = status in ("pruned", "dead_end")
+    fill = "#d9d9d9" if grey else value_colour(q if mcts and q is not None else value, lo, hi)
+    stats = "v=" + ("–" if value is None else f"{value:.2f}")
+    if mcts:
+        stats += f" n={cols['visits'][i]} q=" + ("–" if q is None else f"{q:.2f}")
+    full = cols["step_full"][i] or cols["step"][i]
+    tip = f"state: {cols['state'][i]}" if cols["state"][i] else ""
+    path = "; font-weight: 600" if nid in on_path else ""
+    return (f'<span style="background-color: {fill}; color: #000; padding: 0 4px; '
+            f'border-radius: 3px; {_STATUS_STYLE.get(status, "")}{path}" title="{esc(tip)}">'
+            f"#{int(nid)}</span> "
+            f'<span style="color: {MUTED}">{esc(status)} · {esc(stats)}</span> '
+            f"{capped(shorten(full, STEP_CHARS))}")
+
+def tree_html(payload: dict[str, Any], step: int | None = None,
+              limit: int = MAX_STATIC_NODES) -> str:
+    """A ``tree_payload`` as static HTML: a summary line, then the tree as nested lists (depth
+    first from the root, children in payload order) of at most ``limit`` nodes, each with its
+    status, value (and visits for MCTS) and step text, coloured as in ``tree_graph``; nodes on
+    the solution path are bold. ``step`` shows the tree at that playback step (see
+    ``visible_ids``). All model text is escaped."""
+    cols = payload["nodes"]
+    shown = set(visible_ids(payload, payload["max_order"] if step is None else step))
+    children: dict[Any, list[int]] = {}
+    for i, (nid, parent) in enumerate(zip(cols["id"], cols["parent"], strict=True)):
+        if nid in shown:
+            children.setdefault(parent if parent in shown else None, []).append(i)
+    lo, hi = payload["scale"]
+    on_path = set(payload["solution_path"] or ())
+    drawn = 0
+
+    def branch(parent: Any) -> str:
+        nonlocal drawn
+        items = []
+        for i in children.get(parent, ()):
+            if drawn >= limit:
+                break
+            drawn += 1
+            items.append(f"<li>{_node_html(cols, i, lo, hi, payload['mcts'], on_path)}"
+                         f"{branch(cols['id'][i])}</li>")
+        if not items:
+            return ""
+        return f'<ul style="list-style: none; padding-left: 1.2em; margin: 0">{"".join(items)}</ul>'
+
+    body = branch(None)
+    summary = _tree_summary(payload).removeprefix("TreeView: ")
+    line = [f"<strong>{esc(summary)}</strong>"]
+    if payload["spending"]:
+        line.append(esc(payload["spending"]))
+    if payload["stopped"]:
+        line.append(f"stopped: {esc(payload['stopped'])}")
+    rest = len(shown) - drawn
+    more = (f'<div style="color: {MUTED}">… {rest} more node{"s" if rest != 1 else ""} '
+            "(open the interactive view to see them)</div>") if rest > 0 else ""
+    return (f'<div style="margin-bottom: 4px">{" · ".join(line)}</div>'
+            f'<div style="{TEXT_BOX}; white-space: normal; line-height: 1.7">{body}</div>{more}')
+
 class TreeView(TextFallback, anywidget.AnyWidget):  # type: ignore[misc]
     """A search tree as a foldable, indented list with a details panel and playback.
 
@@ -193,3 +269,6 @@ class TreeView(TextFallback, anywidget.AnyWidget):  # type: ignore[misc]
 
     def _text_summary(self) -> str:
         return _tree_summary(self.payload)
+
+    def _static_html(self) -> str:
+        return tree_html(self.payload, self.step)
