@@ -447,3 +447,20 @@ def test_samples_to_match_reads_the_curve_from_the_smallest_budget_up() -> None:
         samples_to_match([], 0.5)
     with pytest.raises(ValueError, match="probability from 0 to 1"):
         samples_to_match(CURVE, 1.5)
+
+
+def test_router_chart_has_one_legend_for_colour_and_shape_and_fits_twice_side_by_side():
+    pools = [Pool(problem_id=str(i), gold="a",
+                  samples=tuple(PoolSample(answer="a" if (i + j) % 3 else "b",
+                                           correct=bool((i + j) % 3), tokens=10)
+                                for j in range(8))) for i in range(12)]
+    curve = fixed_budget_curve(pools, [1, 2, 4, 8])
+    reports = tune_router(pools, "disagreement", probe=2, budgets=[2, 8])
+    spec = router_chart(reports, curve).to_dict()
+    layers = spec["layer"]
+    shapes = [layer["encoding"]["shape"] for layer in layers[1:]]
+    assert all(s["scale"] == {"domain": ["fixed budget", "router"],
+                              "range": ["circle", "diamond"]} for s in shapes)
+    assert shapes[0]["legend"] == layers[1]["encoding"]["color"]["legend"]  # one merged legend
+    assert shapes[0]["legend"]["orient"] == "bottom"
+    assert 2 * spec["width"] + 120 <= 900  # two side by side fit a notebook column
