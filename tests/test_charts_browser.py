@@ -75,3 +75,24 @@ def test_two_vote_charts_side_by_side_keep_their_own_selection(browser: Any) -> 
         assert shown == ["a1", "a1b"]  # chart b's "1" bar is not selected with it
     finally:
         context.close()
+
+
+def test_a_measured_scaling_chart_draws_without_console_warnings(browser: Any) -> None:
+    """A layer filtered down to no rows makes Vega warn "Infinite extent" in the console."""
+    from itc_lab.charts import scaling_chart
+
+    rows = [{"technique": t, "tokens": n * m, "accuracy": 0.2 + 0.1 * m}
+            for t, n in (("vote", 100), ("greedy", 60)) for m in (1, 2, 4)]
+    html = scaling_chart(rows).to_html(inline=True, embed_options={"renderer": "svg",
+                                                                   "actions": False})
+    context = browser.new_context()
+    page = context.new_page()
+    messages: list[str] = []
+    page.on("console", lambda m: messages.append(f"{m.type}: {m.text}"))
+    page.route("**/*", lambda route: route.fulfill(status=404, body=""))
+    try:
+        page.set_content(html)
+        page.wait_for_selector("svg .mark-symbol path", timeout=15_000)
+        assert not [m for m in messages if m.startswith(("warning", "error"))], messages
+    finally:
+        context.close()

@@ -88,13 +88,17 @@ def scaling_chart(rows: Sequence[Mapping[str, Any]], *, x: str = "tokens",
     base = alt.Chart(safe_data(items)).encode(x=x_enc, y=y_enc, color=series_enc)
     layers: list[alt.Chart] = [
         base.mark_line(opacity=0.7).encode(strokeDash=dash, order=alt.Order(f"{fx}:Q"),
-                                           detail="series:N").properties(name="measured_lines"),
-        base.mark_point(size=60, filled=True, opacity=1).encode(tooltip=tips).transform_filter(
-            alt.datum.source == "measured").properties(name="measured_points"),
-        base.mark_point(size=60, filled=False, strokeWidth=2).encode(
+                                           detail="series:N").properties(name="measured_lines")]
+    # A layer whose filter keeps no row has an empty extent, which Vega warns about in the
+    # learner's console ("Infinite extent"): draw each kind of point only when there is one.
+    if any(r["source"] == "measured" for r in items):
+        layers.append(base.mark_point(size=60, filled=True, opacity=1).encode(
+            tooltip=tips).transform_filter(alt.datum.source == "measured").properties(
+            name="measured_points"))
+    if any_simulated:
+        layers.append(base.mark_point(size=60, filled=False, strokeWidth=2).encode(
             tooltip=tips).transform_filter(alt.datum.source == "simulated").properties(
-            name="simulated_points"),
-    ]
+            name="simulated_points"))
     if fits:
         curve_rows = []
         for key, fit in fits.items():
