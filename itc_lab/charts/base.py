@@ -201,19 +201,32 @@ def static_chart(spec: dict[str, Any]) -> dict[str, Any]:
     ``{"image/svg+xml": ...}``, or ``{"image/png": ...}`` when the SVG holds anything but
     drawing (links or images from data; a PNG cannot run script wherever it is shown), or
     ``{}`` when the chart cannot be converted. The SVG is the same for the same spec."""
-    from altair.utils.mimebundle import spec_to_mimebundle
-
-    version = alt.SCHEMA_VERSION.lstrip("v")
     try:
-        bundle = spec_to_mimebundle(spec, format="svg", mode="vega-lite",
-                                    vegalite_version=version)
-        svg = bundle["image/svg+xml"] if isinstance(bundle, dict) else bundle[0]["image/svg+xml"]
+        svg = _convert(spec, "image/svg+xml")
         if _inert_svg(svg):
             return {"image/svg+xml": svg}
-        png = spec_to_mimebundle(spec, format="png", mode="vega-lite", vegalite_version=version)
-        return {"image/png": (png if isinstance(png, dict) else png[0])["image/png"]}
+        return {"image/png": _convert(spec, "image/png")}
     except Exception:  # a chart vl-convert cannot draw still shows live, just without a picture
         return {}
+
+
+def _convert(spec: dict[str, Any], mime: str) -> Any:
+    """``spec`` drawn by vl-convert as ``mime``. Tried twice: after a failed conversion,
+    vl-convert 1.9 reports the same error once more for the next chart it is given."""
+    from altair.utils.mimebundle import spec_to_mimebundle
+
+    fmt: Any = "svg" if mime == "image/svg+xml" else "png"
+    version = alt.SCHEMA_VERSION.lstrip("v")
+    for attempt in (1, 2):
+        try:
+            bundle = spec_to_mimebundle(spec, format=fmt, mode="vega-lite",
+                                        vegalite_version=version)
+        except ValueError:
+            if attempt == 2:
+                raise
+            continue
+        return (bundle if isinstance(bundle, dict) else bundle[0])[mime]
+    raise AssertionError("unreachable")
 
 
 def widget_with_static_renderer(spec: dict[str, Any],

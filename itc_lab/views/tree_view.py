@@ -181,14 +181,17 @@ def _node_html(cols: dict[str, list[Any]], i: int, lo: float, hi: float, mcts: b
     nid, status = cols["id"][i], cols["status"][i]
     value, q = cols["value"][i], cols["q"][i]
     grey = status in ("pruned", "dead_end")
-    fill = "#d9d9d9" if grey else value_colour(q if mcts and q is not None else value, lo, hi)
+    score = q if mcts and q is not None else value
+    fill = "#d9d9d9" if grey else value_colour(score, lo, hi)
+    dark = not grey and score is not None and hi > lo and (score - lo) / (hi - lo) > 0.6
     stats = "v=" + ("–" if value is None else f"{value:.2f}")
     if mcts:
         stats += f" n={cols['visits'][i]} q=" + ("–" if q is None else f"{q:.2f}")
     full = cols["step_full"][i] or cols["step"][i]
     tip = f"state: {cols['state'][i]}" if cols["state"][i] else ""
     path = "; font-weight: 600" if nid in on_path else ""
-    return (f'<span style="background-color: {fill}; color: #000; padding: 0 4px; '
+    return (f'<span style="background-color: {fill}; color: {"#fff" if dark else "#000"}; '
+            'padding: 0 4px; '
             f'border-radius: 3px; {_STATUS_STYLE.get(status, "")}{path}" title="{esc(tip)}">'
             f"#{int(nid)}</span> "
             f'<span style="color: {MUTED}">{esc(status)} · {esc(stats)}</span> '
