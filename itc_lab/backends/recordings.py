@@ -1,12 +1,15 @@
 """Recorded responses: a text store keyed by the request, and a backend that replays it.
 
-The store is a JSON Lines file, one record per line. Each record holds the request, the
-completion and a checksum over both; a line whose checksum or key does not match is *damaged* and
-is never served (and never deleted). Writes append under a file lock and are flushed to disk before
-they return, so a crash loses nothing already written and two writers at once both keep their
-records; a later line of the same request replaces an earlier one. ``compact()`` (run by
-``itc-lab record``) rewrites the file sorted by key, one line per request, so a re-recording shows
-up as a readable diff.
+The store is a JSON Lines file, one record per line (the durable log of :mod:`itc_lab._jsonl`).
+Each record holds the request, the completion and a checksum over both; a line whose checksum or
+key does not match is *damaged* and is never served (and never deleted). Writes append under a
+file lock and are flushed and fsynced before they return, so a crash loses nothing already
+written and several writers at once all keep their records; a later line of the same request
+replaces an earlier one. Any text can be recorded: line separators such as U+2028 are written
+escaped, and a lone surrogate in a server's answer is kept (as its ``\\udXXX`` escape). A reader
+reads only what was appended since its last read. ``compact()`` (run by ``itc-lab record``)
+rewrites the file sorted by key, one line per request, so a re-recording shows up as a readable
+diff.
 
 Modes of :class:`RecordingBackend`:
 
@@ -20,20 +23,13 @@ Introduced in lesson 00.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import hashlib
-import json
 import os
-import re
-import tempfile
-import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from .._jsonl import JsonlLog, LineFormat
 from ..errors import RecordingDamaged, RecordingMissing
 from ..types import Completion, Request
 from .base import Backend, OnResult, seeds_of
@@ -47,23 +43,27 @@ __all__ = [
 
 Mode = Literal["live", "record", "replay", "auto"]
 MODES: tuple[str, ...] = ("live", "record", "replay", "auto")
-_KEY_RE = re.compile(r'"key"\s*:\s*"([0-9a-f]{64})"')
+
+_Record = tuple[Request, Completion]
 
 
-def _canonical(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+def _fields(record: _Record) -> tuple[str, dict[str, Any]]:
+    request, completion = record
+    return request.key(), {"request": request.to_dict(), "completion": completion.to_dict()}
 
 
-def _checksum(request: dict[str, Any], completion: dict[str, Any]) -> str:
-    body = _canonical({"request": request, "completion": completion})
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+def _value(key: str, fields: dict[str, Any]) -> _Record:
+    request = Request.from_dict(fields["request"])
+    if request.key() != key:
+        msg = "key does not match the request"
+        raise ValueError(msg)
+    return request, Completion.from_dict(fields["completion"])
 
 
-@dataclass(frozen=True)
-class _Damaged:
-    line_no: int
-    reason: str
-    raw: str
+_FORMAT: LineFormat[_Record] = LineFormat(
+    _fields, _value, checked=("request", "completion"), compact=False, keep="last", torn="seal")
+"""``{"check": ..., "completion": {...}, "key": ..., "request": {...}}`` with a space after
+``,`` and ``:``, as recordings have always been written."""
 
 
 class RecordingStore:
@@ -71,103 +71,42 @@ class RecordingStore:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._lock = threading.Lock()
-        self._records: dict[str, tuple[Request, Completion]] = {}
-        self._damaged: dict[str, _Damaged] = {}
-        self._unkeyed: list[_Damaged] = []
-        self._stamp: tuple[int, int, int] | None = None
+        self._log = JsonlLog(self.path, _FORMAT)
 
     # -- reading -----------------------------------------------------------------------------
-    def _file_stamp(self) -> tuple[int, int, int] | None:
-        """Identity of the file's current version: every write replaces the file, so a new
-        inode means a new version even within one clock tick."""
-        try:
-            st = self.path.stat()
-        except FileNotFoundError:
-            return None
-        return (st.st_ino, st.st_mtime_ns, st.st_size)
-
-    def _refresh(self) -> None:
-        stamp = self._file_stamp()
-        if stamp == self._stamp:
-            return
-        self._records, self._damaged, self._unkeyed = self._parse()
-        self._stamp = stamp
-
-    def _parse(self) -> tuple[dict[str, tuple[Request, Completion]], dict[str, _Damaged],
-                              list[_Damaged]]:
-        records: dict[str, tuple[Request, Completion]] = {}
-        damaged: dict[str, _Damaged] = {}
-        unkeyed: list[_Damaged] = []
-        if not self.path.exists():
-            return records, damaged, unkeyed
-        text = self.path.read_text(encoding="utf-8", errors="replace")
-        for no, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                key, req, comp = self._decode(line)
-            except (ValueError, KeyError, TypeError) as e:
-                m = _KEY_RE.search(line)
-                bad = _Damaged(no, str(e), line)
-                if m:
-                    damaged[m.group(1)] = bad
-                else:
-                    unkeyed.append(bad)
-                continue
-            records[key] = (req, comp)
-            damaged.pop(key, None)
-        return records, damaged, unkeyed
-
-    @staticmethod
-    def _decode(line: str) -> tuple[str, Request, Completion]:
-        obj = json.loads(line)
-        if not isinstance(obj, dict):
-            msg = "not a JSON object"
-            raise ValueError(msg)
-        key, req_d, comp_d, check = obj["key"], obj["request"], obj["completion"], obj["check"]
-        if _checksum(req_d, comp_d) != check:
-            msg = "checksum mismatch: the record was edited or truncated"
-            raise ValueError(msg)
-        req = Request.from_dict(req_d)
-        if req.key() != key:
-            msg = "key does not match the request"
-            raise ValueError(msg)
-        return key, req, Completion.from_dict(comp_d)
-
     def get(self, request: Request) -> Completion | None:
         """The recorded completion of this exact request (model and seed included), or None.
 
         Raises :class:`RecordingDamaged` when the record exists but fails its integrity check.
         """
         key = request.key()
-        with self._lock:
-            self._refresh()
-            if key in self._damaged:
-                bad = self._damaged[key]
+        with self._log.lock:
+            self._log.refresh()
+            bad = self._log.last_damaged.get(key)
+            if bad is not None:
                 msg = (f"The recording for {request.summary()} in {self.path} (line "
                        f"{bad.line_no}) is damaged ({bad.reason}) and will not be used. "
                        "Re-record it with ITC_LAB_MODE=record, or restore the file with git.")
                 raise RecordingDamaged(msg)
-            hit = self._records.get(key)
+            hit = self._log.records.get(key)
         return None if hit is None else hit[1].as_cached()
 
     def __len__(self) -> int:
-        with self._lock:
-            self._refresh()
-            return len(self._records)
+        with self._log.lock:
+            self._log.refresh()
+            return len(self._log.records)
 
     def __contains__(self, request: object) -> bool:
         if not isinstance(request, Request):
             return False
-        with self._lock:
-            self._refresh()
-            return request.key() in self._records
+        with self._log.lock:
+            self._log.refresh()
+            return request.key() in self._log.records
 
     def items(self) -> Iterator[tuple[Request, Completion]]:
-        with self._lock:
-            self._refresh()
-            values = list(self._records.values())
+        with self._log.lock:
+            self._log.refresh()
+            values = list(self._log.records.values())
         return iter(values)
 
     def models(self) -> Counter[str]:
@@ -175,98 +114,38 @@ class RecordingStore:
         return Counter(req.model or "" for req, _ in self.items())
 
     def damaged(self) -> list[tuple[int, str]]:
-        """(line number, reason) of every damaged line."""
-        with self._lock:
-            self._refresh()
-            bad = list(self._damaged.values()) + self._unkeyed
-        return sorted((b.line_no, b.reason) for b in bad)
+        """(line number, reason) of the damaged lines in effect: each line that names no
+        request, each request's latest line when it is damaged, and an unfinished last line."""
+        with self._log.lock:
+            self._log.refresh()
+            bad = [*self._log.last_damaged.values(),
+                   *(b for b in self._log.damaged if b.key is None)]
+            found = sorted((b.line_no, b.reason) for b in bad)
+            if self._log.torn:
+                found.append((self._log.lines + 1, "the last line has no newline (a write cut "
+                              "off, or one still in progress)"))
+        return found
 
     # -- writing -----------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _file_lock(self) -> Iterator[None]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        with open(lock_path, "a+") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
-
     def put(self, request: Request, completion: Completion) -> None:
         """Store one completion (replacing any older record of the same request)."""
         self.put_many([(request, completion)])
 
     def put_many(self, items: Sequence[tuple[Request, Completion]]) -> None:
         """Store completions: appended to the file as new lines (a later line of the same request
-        replaces an earlier one), under a file lock, flushed to disk before returning."""
-        if not items:
-            return
+        replaces an earlier one) in one write under a file lock, flushed and fsynced before
+        returning. The file is not read to append."""
         for req, _ in items:
             if not req.model:
                 msg = "Only requests with a model can be recorded (resolve the model first)."
                 raise ValueError(msg)
-        with self._lock, self._file_lock():
-            if self._stamp is None or self._file_stamp() != self._stamp:
-                # someone else wrote since we last read: take in what they left on disk
-                self._records, self._damaged, self._unkeyed = self._parse()
-            lines = []
-            for req, comp in items:
-                key = req.key()
-                self._records[key] = (req, _uncached(comp))
-                self._damaged.pop(key, None)
-                lines.append(self._encode(key, req, _uncached(comp)) + "\n")
-            self._append("".join(lines))
-            self._stamp = self._file_stamp()
+        self._log.append([(req, _uncached(comp)) for req, comp in items])
 
     def compact(self) -> None:
-        """Rewrite the file sorted by key with one line per request (readable diffs); damaged
-        lines are kept, at the end, so nothing is silently dropped. ``itc-lab record`` does this
-        when it finishes."""
-        with self._lock, self._file_lock():
-            records, damaged, unkeyed = self._parse()
-            lines = {key: self._encode(key, req, comp) for key, (req, comp) in records.items()}
-            lines.update({key: bad.raw for key, bad in damaged.items()})
-            body = "".join(lines[k] + "\n" for k in sorted(lines))
-            body += "".join(b.raw + "\n" for b in unkeyed)
-            self._atomic_write(body)
-            self._records, self._damaged, self._unkeyed = records, damaged, unkeyed
-            self._stamp = self._file_stamp()
-
-    def _append(self, text: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
-        with os.fdopen(fd, "r+b") as fh:
-            size = fh.seek(0, os.SEEK_END)
-            if size:
-                fh.seek(size - 1)
-                if fh.read(1) != b"\n":  # a line cut short by a crash stays a line of its own
-                    text = "\n" + text
-            fh.write(text.encode("utf-8"))
-            fh.flush()
-            os.fsync(fh.fileno())
-
-    @staticmethod
-    def _encode(key: str, request: Request, completion: Completion) -> str:
-        req_d, comp_d = request.to_dict(), completion.to_dict()
-        record = {"key": key, "request": req_d, "completion": comp_d,
-                  "check": _checksum(req_d, comp_d)}
-        return json.dumps(record, sort_keys=True, ensure_ascii=False)
-
-    def _atomic_write(self, body: str) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp",
-                                   dir=self.path.parent)
-        try:
-            os.fchmod(fd, 0o644)  # mkstemp makes it private; recordings are meant to be shared
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(body)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        """Rewrite the file atomically, sorted by key with one line per request (readable
+        diffs); damaged lines are kept, so nothing is silently dropped. ``itc-lab record`` does
+        this when it finishes."""
+        self._log.compact()
 
 
 def _uncached(c: Completion) -> Completion:

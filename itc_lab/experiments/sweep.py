@@ -6,11 +6,12 @@ counts as done. Each cell has a stable key (a hash of what determines it), so ru
 again runs only the cells that have no record yet: a killed kernel or process resumes where it
 stopped, without losing or repeating finished work.
 
-The file is append-only. Every line holds a record and a checksum of it. On open, a torn last line
-(no trailing newline: a write cut off by a kill) is cut away with a warning; a complete line that
-is not JSON or fails its checksum is *damaged*: reported by line number, never used, never deleted
-(its cell simply runs again). When a key appears twice, the first record wins. Appends take a file
-lock (``fcntl.flock``), so two processes can run the same sweep at once without writing a cell
+The file is append-only (the durable log of :mod:`itc_lab._jsonl`). Every line holds a record and a
+checksum of it. On open, a torn last line (no trailing newline: a write cut off by a kill) is cut
+away with a warning; a complete line that is not JSON or fails its checksum is *damaged*: reported
+by line number, never used, never deleted (its cell simply runs again). When a key appears twice,
+the first record wins. Appends take a file lock (``<file>.lock``) and first read only what other
+processes appended since, so two processes can run the same sweep at once without writing a cell
 twice.
 
 Introduced in lesson 06.
@@ -18,13 +19,10 @@ Introduced in lesson 06.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import json
 import math
 import os
 import sys
-import threading
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -34,6 +32,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .._checks import known_fields, whole
+from .._jsonl import JsonlLog, LineFormat, Update, canonical
 from ..analysis.voting import maj_at_k, pass_at_k
 from ..backends.base import Backend
 from ..datasets.base import Dataset, Problem
@@ -71,10 +70,6 @@ def _repeated(values: Iterable[str]) -> list[str]:
     return sorted(v for v, c in counts.items() if c > 1)
 
 
-
-
-def _canonical(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def _sha256(text: str) -> str:
@@ -197,7 +192,7 @@ class Arm:
 def _cell_key(arm: Arm, budget: int, problem_id: str, model: str) -> str:
     body = {"arm": arm.name, "technique": arm.technique, "budget_param": arm.budget_param,
             "config": arm.key_config, "budget": budget, "problem": problem_id, "model": model}
-    return _sha256(_canonical(body))
+    return _sha256(canonical(body))
 
 
 @dataclass(frozen=True)
@@ -359,32 +354,25 @@ def _record_of(task: Task, result: TechniqueResult) -> SweepRecord:
         simulated=simulated)
 
 
-def _checksum(record: Mapping[str, Any]) -> str:
-    return _sha256(_canonical(record))
+def _fields(record: SweepRecord) -> tuple[str, dict[str, Any]]:
+    return record.key, {"record": record.to_dict()}
 
 
-def _encode(record: SweepRecord) -> bytes:
-    d = record.to_dict()
-    return (_canonical({"key": record.key, "record": d, "check": _checksum(d)}) + "\n").encode()
-
-
-def _decode(raw: bytes) -> SweepRecord:
-    obj = json.loads(raw.decode("utf-8"))
-    if not isinstance(obj, dict):
-        msg = "not a JSON object"
+def _value(key: str, fields: dict[str, Any]) -> SweepRecord:
+    if not isinstance(fields["record"], dict):
+        msg = "the record is not a JSON object"
         raise ValueError(msg)
-    missing = [k for k in ("key", "record", "check") if k not in obj]
-    if missing:
-        msg = f"no {', '.join(missing)}"
-        raise ValueError(msg)
-    if not isinstance(obj["record"], dict) or _checksum(obj["record"]) != obj["check"]:
-        msg = "checksum mismatch: the line was edited or damaged"
-        raise ValueError(msg)
-    record = SweepRecord.from_dict(obj["record"])
-    if record.key != obj["key"]:
+    record = SweepRecord.from_dict(fields["record"])
+    if record.key != key:
         msg = "the key does not match the record"
         raise ValueError(msg)
     return record
+
+
+_FORMAT: LineFormat[SweepRecord] = LineFormat(_fields, _value, checked="record", compact=True,
+                                             keep="first", torn="cut")
+"""``{"check": ..., "key": ..., "record": {...}}`` in canonical JSON; the first record of a key
+wins, and a torn last line is cut away."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -392,153 +380,52 @@ def _decode(raw: bytes) -> SweepRecord:
 # ---------------------------------------------------------------------------------------------
 
 
-def _reason(e: Exception) -> str:
-    if isinstance(e, json.JSONDecodeError | UnicodeDecodeError):
-        return f"not valid JSON ({e})"
-    if isinstance(e, KeyError):
-        return f"the record has no field {e}"
-    return str(e)
-
-
-def _read_from(fd: int, start: int, end: int) -> bytes:
-    chunks: list[bytes] = []
-    pos = start
-    while pos < end:
-        chunk = os.pread(fd, min(end - pos, 1 << 20), pos)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        pos += len(chunk)
-    return b"".join(chunks)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]
-
-
 class _Log:
-    """What is in a sweep file, read incrementally, and the locked append."""
+    """A sweep file (the durable log of :mod:`itc_lab._jsonl`), with the warnings a sweep gives."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.records: dict[str, SweepRecord] = {}
-        self.damaged: list[tuple[int, str]] = []
-        self._lock = threading.Lock()
-        self._offset = 0
-        self._lines = 0
-        self._inode: int | None = None
+        self._log = JsonlLog(path, _FORMAT)
 
-    def _reset(self, inode: int | None) -> None:
-        self.records, self.damaged = {}, []
-        self._offset, self._lines, self._inode = 0, 0, inode
+    @property
+    def records(self) -> dict[str, SweepRecord]:
+        return self._log.records
+
+    @property
+    def damaged(self) -> list[tuple[int, str]]:
+        return [(b.line_no, b.reason) for b in self._log.damaged]
 
     def refresh(self, tail: _TailMode) -> None:
         """Read what was appended since the last read. ``tail``: what to do with a last line
         that has no newline: cut it away (under the file lock), warn, or ignore it (another
         process may be writing it right now)."""
-        with self._lock:
-            if tail == "repair":
-                try:
-                    fd = os.open(self.path, os.O_RDWR)
-                except FileNotFoundError:
-                    self._reset(None)
-                    return
-                except PermissionError:  # a read-only copy, e.g. a shipped finished sweep
-                    tail = "warn"
-                else:
-                    try:
-                        fcntl.flock(fd, fcntl.LOCK_EX)
-                        self._catch_up(fd, "repair")
-                    finally:
-                        os.close(fd)
-                    return
-            try:
-                fd = os.open(self.path, os.O_RDONLY)
-            except FileNotFoundError:
-                self._reset(None)
-                return
-            try:
-                self._catch_up(fd, tail)
-            finally:
-                os.close(fd)
+        self._report(self._log.refresh(repair=tail == "repair"), tail != "ignore")
 
-    def _catch_up(self, fd: int, tail: _TailMode) -> None:
-        st = os.fstat(fd)
-        if st.st_ino != self._inode or st.st_size < self._offset:
-            self._reset(st.st_ino)  # a new or rewritten file: read it all again
-        data = _read_from(fd, self._offset, st.st_size)
-        end = data.rfind(b"\n") + 1
-        bad: list[tuple[int, str]] = []
-        for raw in data[:end].split(b"\n")[:-1]:
-            self._lines += 1
-            if not raw.strip():
-                continue
-            try:
-                record = _decode(raw)
-            except (ValueError, KeyError, TypeError) as e:
-                bad.append((self._lines, _reason(e)))
-                continue
-            self.records.setdefault(record.key, record)  # the first record of a key wins
-        self._offset += end
+    def _report(self, update: Update, torn: bool) -> None:
+        bad = update.damaged
         if bad:
-            self.damaged += bad
-            shown = "; ".join(f"line {no}: {why}" for no, why in bad[:5])
+            shown = "; ".join(f"line {b.line_no}: {b.reason}" for b in bad[:5])
             more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
             msg = (f"{self.path}: {len(bad)} damaged line(s) ignored ({shown}{more}). They are "
                    "never used and are left in the file; their cells count as not done and run "
                    "again. Restore the file from a copy if you need them.")
             warnings.warn(msg, SweepFileWarning, stacklevel=4)
-        torn = len(data) - end
-        if torn and tail == "repair":
-            os.ftruncate(fd, self._offset)
-            os.fsync(fd)
-            msg = (f"{self.path} ended in a torn line ({torn} bytes without a newline, from a "
-                   f"write that was cut off); removed those {torn} bytes. Its cell runs again.")
+        if update.torn and update.cut:
+            msg = (f"{self.path} ended in a torn line ({update.torn} bytes without a newline, "
+                   f"from a write that was cut off); removed those {update.torn} bytes. Its cell "
+                   "runs again.")
             warnings.warn(msg, SweepFileWarning, stacklevel=4)
-        elif torn and tail == "warn":
-            msg = (f"{self.path} ends in a torn line ({torn} bytes without a newline, from a "
-                   "write that was cut off); it is ignored. Running the sweep removes it.")
+        elif update.torn and torn:
+            msg = (f"{self.path} ends in a torn line ({update.torn} bytes without a newline, "
+                   "from a write that was cut off); it is ignored. Running the sweep removes it.")
             warnings.warn(msg, SweepFileWarning, stacklevel=4)
 
     def append(self, record: SweepRecord) -> SweepRecord:
         """Write one record as one line, flushed and fsynced; return the record now on file
         for its key (another process may have finished the same cell first)."""
-        line = _encode(record)
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            created = not self.path.exists()
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                self._catch_up(fd, "repair")
-                if record.key in self.records:
-                    return self.records[record.key]
-                _write_all(fd, line)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            if created:
-                _fsync_dir(self.path.parent)
-            self._offset += len(line)
-            self._lines += 1
-            self.records[record.key] = record
-            return record
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        [on_file], update = self._log.append([record], if_absent=True)
+        self._report(update, True)
+        return on_file
 
 
 def load_records(path: str | os.PathLike[str]) -> list[SweepRecord]:
