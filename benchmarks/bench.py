@@ -1,4 +1,5 @@
-"""itc-lab's benchmarks, measured side by side in one run on this machine. Run with ``./run bench``.
+"""itc-lab's benchmarks, measured side by side in one run on this machine. Run with ``./run
+bench`` (``python -m benchmarks.bench``).
 
 1. Embedded engine throughput: itc-lab's aggregate tokens/s when n samples of one request are
    drawn together (n = 1, 2, 4, 8, 16), next to llama.cpp's own ``llama-batched-bench`` on the same
@@ -25,7 +26,6 @@ import os
 import random
 import re
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -36,8 +36,7 @@ from itc_lab.backends.embedded.backend import EmbeddedBackend
 from itc_lab.backends.embedded.process import find_model_file
 from itc_lab.backends.recordings import RecordingStore
 
-sys.path.insert(0, str(Path(__file__).parent))
-from tree_payload import Wide
+from .tree_payload import Wide
 
 STORY = ("Write a long, detailed story about a lighthouse keeper who finds a message in a bottle. "
          "Describe the sea, the weather and every person in the village.")

@@ -6,7 +6,7 @@ samples at concurrency c should take about ceil(n / c) request latencies (n = 8 
 about two, not eight). Prints wall time as a multiple of one request latency, the rounds and the
 most requests in flight as the server saw them, for ``generate`` and ``agenerate`` side by side.
 A real Ollama decodes at most ``OLLAMA_NUM_PARALLEL`` requests at once: set ``concurrency`` to
-match it. Run with ``python benchmarks/ollama_concurrency.py``.
+match it. Run from the project folder with ``python -m benchmarks.ollama_concurrency``.
 """
 
 from __future__ import annotations
@@ -14,11 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from itc_lab.backends.ollama import OllamaBackend
 from itc_lab.types import Request
