@@ -115,12 +115,12 @@ def test_check_gives_feedback_and_never_raises_for_wrong_answers(problems):
 
 
 def test_every_technique_is_registered_and_runs_through_evaluate():
-    """All nine techniques share one signature, so evaluate() runs each by name."""
+    """All ten techniques share one signature, so evaluate() runs each by name."""
     from itc_lab.techniques import TECHNIQUES, TechniqueResult, evaluate
 
     assert sorted(TECHNIQUES) == sorted([
         "direct", "zero_shot_cot", "few_shot_cot", "self_consistency", "llm_judge",
-        "self_correct", "self_refine", "tree_of_thoughts", "game24_cot"])
+        "self_correct", "self_refine", "tree_of_thoughts", "game24_cot", "game24_search"])
     arith = datasets.load("arith", n=5, seed=0, difficulty=1)
     puzzles = datasets.load("game24", n=2, seed=0, difficulty=1)
     writing = datasets.load("constrained-writing", n=2, seed=0)
@@ -134,6 +134,7 @@ def test_every_technique_is_registered_and_runs_through_evaluate():
         "self_refine": (writing, {"rounds": 1, "critic": "checker"}),
         "tree_of_thoughts": (puzzles, {"budget_calls": 4, "max_depth": 2}),
         "game24_cot": (puzzles, {"k": 2}),
+        "game24_search": (puzzles, {"prior": "model", "beam_width": 1, "samples": 2}),
     }
     assert set(config) == set(TECHNIQUES)
     for name, (problems, kwargs) in config.items():

@@ -4,10 +4,12 @@ One module per analysis: ``voting`` (pass@k, maj@k, bootstrap intervals, early s
 ``tokens`` (confidence bands), ``steps`` (a trace cut into steps), ``verification`` (judges,
 flips, best-of-N), ``diffs`` (word diffs between drafts), ``scaling`` (fits, aggregation, Pareto
 frontier), ``compute_optimal`` (allocation by difficulty), ``theory`` (exact curves of a model
-with known answer probabilities), ``routing`` (difficulty estimates and routers), ``latency``.
+with known answer probabilities), ``routing`` (difficulty estimates and routers), ``latency``,
+``compare`` (two success rates worded from their intervals: "beats" or "within noise").
 Their pictures live under the same module names in ``itc_lab.charts`` and ``itc_lab.views``.
 """
 
+from .compare import Comparison, Estimate, compare, compare_outcomes, wilson_interval
 from .compute_optimal import (
     ALLOCATIONS,
     OPTIMAL_LABEL,
@@ -117,8 +119,10 @@ __all__ = [
     "VOTING_OUTCOMES",
     "Band",
     "BinChoice",
+    "Comparison",
     "ComputeOptimalReport",
     "Decision",
+    "Estimate",
     "Estimator",
     "LogLinearFit",
     "PolicyPoint",
@@ -135,6 +139,8 @@ __all__ = [
     "answer_length",
     "best_of_n_curve",
     "bootstrap_ci",
+    "compare",
+    "compare_outcomes",
     "composition_count",
     "compute_optimal",
     "confidence_band",
@@ -186,5 +192,6 @@ __all__ = [
     "token_rows",
     "tokenize",
     "tune_router",
+    "wilson_interval",
     "word_diff",
 ]

@@ -16,8 +16,8 @@ __all__ = [
 
 
 def mcts(problem: SearchProblem, *, iterations: int = 100, c: float = 1.4, max_depth: int = 4,
-         rollout: bool = False, seed: int = 0, budget_tokens: int | None = None,
-         budget_calls: int | None = None) -> SearchTree:
+         rollout: bool = False, seed: int = 0, select: str = "uct",
+         budget_tokens: int | None = None, budget_calls: int | None = None) -> SearchTree:
     """Monte Carlo tree search with UCT.
 
     Each iteration: *select* from the root down, always into an unvisited child if there is one
@@ -31,6 +31,12 @@ def mcts(problem: SearchProblem, *, iterations: int = 100, c: float = 1.4, max_d
     * otherwise (solved, dead end, at ``max_depth``) reuse its value;
 
     then *back up* the reward: +1 visit and +reward on every node from there to the root.
+
+    ``select="puct"`` uses the evaluator as a prior instead (AlphaZero's PUCT): when a node is
+    expanded every new child is evaluated at once, selection takes the child with the highest
+    ``mean + c * value * sqrt(parent visits) / (1 + child visits)`` (mean 0 while unvisited, so
+    a child the evaluator likes is tried first) and the child simulated after an expansion is a
+    solved one or else the best valued, whose evaluation is its reward.
 
     Visit invariant: a node with children has ``visits == 1 + sum(child visits)`` (its own first
     simulation, then one per iteration through a child); a node without children has as many
@@ -46,16 +52,33 @@ def mcts(problem: SearchProblem, *, iterations: int = 100, c: float = 1.4, max_d
     if not (isinstance(c, int | float) and math.isfinite(c) and c >= 0):
         msg = f"c (the exploration weight) must be a number >= 0, not {c!r}; 1.4 is usual."
         raise ValueError(msg)
+    if select not in ("uct", "puct"):
+        msg = f"select must be 'uct' or 'puct' (the evaluator as a prior), not {select!r}."
+        raise ValueError(msg)
+    if select == "puct" and rollout:
+        msg = "select='puct' rewards the evaluator's values; rollout=True goes with 'uct'."
+        raise ValueError(msg)
     rng = random.Random(seed)
     b = TreeBuilder(problem, budget_tokens, budget_calls)
     root = b.root()
     config: dict[str, Any] = {"iterations": iterations, "c": c, "max_depth": max_depth,
                               "rollout": rollout, "seed": seed, "iterations_run": 0}
+    if select != "uct":
+        config["select"] = select
     if root.status == "solution":
         return b.freeze("mcts", "solved", config)
 
-    def select(node: Draft) -> Draft:
+    def choose(node: Draft) -> Draft:
         kids = [b.nodes[k] for k in node.kids]
+        if select == "puct":
+            root_n = math.sqrt(node.visits)
+
+            def puct(k: Draft) -> float:
+                mean = k.value_sum / k.visits if k.visits else 0.0
+                prior = k.value if k.value is not None else 0.0
+                return mean + c * prior * root_n / (1 + k.visits)
+
+            return max(kids, key=puct)
         fresh = [k for k in kids if k.visits == 0]
         if fresh:
             return rng.choice(fresh)
@@ -69,6 +92,8 @@ def mcts(problem: SearchProblem, *, iterations: int = 100, c: float = 1.4, max_d
     def simulate(node: Draft) -> float:
         if node.status != "frontier":
             return node.value if node.value is not None else 0.0
+        if select == "puct" and node.value is not None:
+            return node.value  # evaluated when its parent was expanded
         if not rollout:
             return b.evaluate(node)
         state, depth, steps = node.state, node.depth, []
@@ -92,13 +117,20 @@ def mcts(problem: SearchProblem, *, iterations: int = 100, c: float = 1.4, max_d
         for _ in range(iterations):
             node = root
             while node.kids:
-                node = select(node)
+                node = choose(node)
             target = node
             if node.visits == 0:
                 reward = simulate(node)
             elif node.status == "frontier" and node.depth < max_depth:
                 kids = b.expand(node)
-                if kids:
+                if kids and select == "puct":
+                    for kid in kids:
+                        if kid.status == "frontier" and b.solution is None:
+                            b.evaluate(kid)
+                    target = b.nodes[b.solution] if b.solution is not None else max(
+                        kids, key=lambda k: k.value if k.value is not None else 0.0)
+                    reward = simulate(target)
+                elif kids:
                     target = b.nodes[b.solution] if b.solution is not None else rng.choice(kids)
                     reward = simulate(target)
                 else:

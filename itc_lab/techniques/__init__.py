@@ -1,7 +1,8 @@
 """Techniques: one file each, one signature ``technique(problem, backend, **config)``.
 
 Every technique returns a ``TechniqueResult`` (or a subclass with its own extra fields:
-``Verdict``, ``SelfCorrection``, ``Refinement``, ``SearchResult``, ``Game24Attempts``), so
+``Verdict``, ``SelfCorrection``, ``Refinement``, ``SearchResult``, ``StepSearchResult``,
+``Game24Attempts``), so
 ``evaluate()`` and ``itc_lab.experiments.Sweep`` run any of them. ``TECHNIQUES`` maps a name to
 its function; ``register_technique`` adds one (the built-ins are registered the same way).
 """
@@ -16,6 +17,7 @@ from ..datasets.base import Problem
 from .base import Sample, TechniqueResult
 from .cot import few_shot_cot, zero_shot_cot
 from .direct import direct
+from .game24_search import StepSearchResult, game24_search
 from .judge import Verdict, llm_judge
 from .self_consistency import self_consistency
 from .self_correction import SelfCorrection, self_correct
@@ -29,6 +31,7 @@ __all__ = [
     "Sample",
     "SearchResult",
     "SelfCorrection",
+    "StepSearchResult",
     "Technique",
     "TechniqueResult",
     "Verdict",
@@ -36,6 +39,7 @@ __all__ = [
     "evaluate",
     "few_shot_cot",
     "game24_cot",
+    "game24_search",
     "llm_judge",
     "register_technique",
     "self_consistency",
@@ -57,7 +61,7 @@ def register_technique(name: str, fn: Technique, *, replace: bool = False) -> No
 
 
 for _fn in (direct, zero_shot_cot, few_shot_cot, self_consistency, llm_judge, self_correct,
-            self_refine, tree_of_thoughts, game24_cot):
+            self_refine, tree_of_thoughts, game24_cot, game24_search):
     register_technique(_fn.__name__, _fn)
 
 

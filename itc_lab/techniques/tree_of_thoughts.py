@@ -33,6 +33,7 @@ __all__ = [
     "SearchResult",
     "format_numbers",
     "game24_cot",
+    "game24_numbers",
     "parse_state",
     "tree_of_thoughts",
 ]
@@ -174,7 +175,7 @@ class SearchResult(TechniqueResult):
         return int(self.tree.spent.get("tokens", 0))
 
 
-def _numbers(problem: Problem | Sequence[int]) -> tuple[Problem, list[int]]:
+def game24_numbers(problem: Problem | Sequence[int]) -> tuple[Problem, list[int]]:
     """The puzzle as a problem and its numbers (a plain list of numbers is still accepted)."""
     if isinstance(problem, Problem):
         numbers = problem.meta.get("numbers")
@@ -200,7 +201,7 @@ def tree_of_thoughts(problem: Problem | Sequence[int], backend: Backend, *,
     except KeyError:
         msg = f"Unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}."
         raise ValueError(msg) from None
-    problem, numbers = _numbers(problem)
+    problem, numbers = game24_numbers(problem)
     tree = run(Game24Search(numbers, backend, judge=judge, seed=seed), **search)
     solution = tree.node(tree.solution_id) if tree.solution_id is not None else None
     config = {"algorithm": algorithm, "judge": judge, "seed": seed, **search}
@@ -245,7 +246,7 @@ def game24_cot(problem: Problem | Sequence[int], backend: Backend, *, k: int = 1
     """k chain-of-thought attempts (two worked examples, then the puzzle), each checked exactly."""
     from ..datasets.game24 import check_expression, extract_expression
 
-    problem, numbers = _numbers(problem)
+    problem, numbers = game24_numbers(problem)
     turns: list[Message] = []
     for q, a in COT_EXAMPLES:
         turns += [Message("user", f"Use the numbers {q} and + - * / to make 24."),
