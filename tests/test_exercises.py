@@ -8,6 +8,7 @@ import io
 import json
 import math
 import os
+import random
 import re
 import subprocess
 import sys
@@ -46,12 +47,12 @@ from itc_lab.exercises.build import (
     run_exercises_command,
     sync,
 )
-from itc_lab.types import Completion, Token
+from itc_lab.types import Alternative, Completion, Token
 
 REPO = Path(__file__).resolve().parents[1]
 LESSONS = REPO / "lessons"
 BUILTIN_IDS = {"00-least-likely-token", "01-accuracy-per-token", "02-pass-at-k", "02-maj-at-k",
-               "03-game24", "04-net-flips", "05-constraints", "06-extrapolate-a-scaling-line",
+               "03-game24", "04-kept-right", "05-constraints", "06-extrapolate-a-scaling-line",
                "07-cache-hit-rate"}
 
 
@@ -138,20 +139,37 @@ def _solution_passes(ex_id: str, state: dict[str, Any]) -> tuple[Any, tuple[Any,
     return answer, context
 
 
-def test_00_least_likely_token():
-    probs = {"The": 0.9, " answer": 0.2, " is": 0.6, " 5": 0.5}
-    greedy = Completion(text="The answer is 5", model="m", backend="b", seed=0,
-                        tokens=tuple(Token(t, math.log(p)) for t, p in probs.items()))
+def _token(text: str, p: float, *alternatives: tuple[str, float]) -> Token:
+    top = tuple(Alternative(t, math.log(q)) for t, q in ((text, p), *alternatives))
+    return Token(text, math.log(p), top)
+
+
+def test_00_least_likely_candidate():
+    greedy = Completion(text="The answer is 5", model="m", backend="b", seed=0, tokens=(
+        _token("The", 0.9, ("A", 0.05)),
+        _token(" answer", 0.4, (" sum", 0.3), (" total", 0.1), (" end", 0.05), (" rest", 0.02)),
+        _token(" is", 0.6, (" was", 0.3)),
+        _token(" 5", 0.5, (" 6", 0.01)),  # the least likely candidate of the whole answer
+    ))
     state = {"greedy": greedy}
     _starter_is_unanswered("00-least-likely-token", state)
     answer, context = _solution_passes("00-least-likely-token", state)
-    assert answer == min(probs, key=probs.__getitem__) == " answer"
-    assert "p=0.20" in check("00-least-likely-token", answer, *context).message
-    wrong = check("00-least-likely-token", " 5", greedy)
-    assert not wrong and "Sort greedy.tokens by .prob" in wrong.message
+    assert answer == " rest"  # the least sure position is " answer"; its last candidate
+    assert "p=0.020" in check("00-least-likely-token", answer, *context).message
+    for wrong, says in [(" answer", "the right position. Now look at the other candidates"),
+                        (" end", "printed above"), (" sum", "runner-up"),
+                        (" 6", "whole answer"), ("rest", "leading space"),
+                        (" is", "is not it: find the least sure position first")]:
+        fb = check("00-least-likely-token", wrong, greedy)
+        assert not fb and says in fb.message, (wrong, fb.message)
     assert "string" in check("00-least-likely-token", greedy.tokens[1], greedy).message
     bare = Completion(text="x", model="m", backend="b", seed=0, tokens=(Token("x"),))
     assert "no logprobs" in check("00-least-likely-token", "x", bare).message
+    # with no candidates listed, the least likely candidate is the least likely token
+    plain = Completion(text="a b", model="m", backend="b", seed=0,
+                       tokens=(Token("a", -0.1), Token(" b", -2.0)))
+    assert check("00-least-likely-token", " b", plain)
+    assert not check("00-least-likely-token", "a", plain)
 
 
 def test_01_accuracy_per_token():
@@ -164,6 +182,11 @@ def test_01_accuracy_per_token():
     answer, _ = _solution_passes("01-accuracy-per-token", state)
     assert answer == "few-shot CoT"
     assert "40.0 correct per 1,000 tokens" in check("01-accuracy-per-token", answer, table).message
+    costly = [*table[:2], dict(table[2], tokens=400)]  # few-shot: most correct, 20 per 1,000
+    assert "most correct answers in all" in check("01-accuracy-per-token", "few-shot CoT",
+                                                  costly).message
+    assert "least token-efficient" in check("01-accuracy-per-token", "zero-shot CoT",
+                                            table).message
     assert "not the most token-efficient" in check("01-accuracy-per-token", "direct",
                                                    table).message
     assert "not a technique" in check("01-accuracy-per-token", "best", table).message
@@ -183,11 +206,19 @@ def test_02_pass_at_k_against_counting_every_draw():
     assert context == (16, 5, 4)
     assert answer == pytest.approx(float(oracle), abs=1e-12)
     assert answer == pytest.approx(1 - math.comb(11, 4) / math.comb(16, 4), abs=1e-12)
-    rounded = round(float(oracle), 7)  # right to 6 digits, not to 9
-    visible = check("02-pass-at-k", rounded, *context)
-    hidden = grade_answer("02-pass-at-k", rounded, *context)
-    assert visible and hidden.passed_visible and not hidden.passed_all and hidden.points == 0
-    assert "instead of rounding" in hidden.message
+    assert check("02-pass-at-k", round(float(oracle), 8), *context)  # 6 decimals are enough
+    rounded = round(float(oracle), 4)  # one rule: the same verdict in the notebook and grading
+    shown, graded = check("02-pass-at-k", rounded, *context), grade_answer("02-pass-at-k", rounded,
+                                                                           *context)
+    assert not shown and not graded.passed_all and graded.points == 0
+    assert "rounded" in shown.message and shown.message == graded.message
+    n, c, k = context
+    for wrong, says in [(math.comb(n - c, k) / math.comb(n, k), "one minus it"),
+                        (1 - (1 - c / n) ** k, "with replacement"),
+                        ((1 - c / n) ** k, "all 4 draws are wrong, and drawn with replacement"),
+                        (c / n, "pass@1"), (min(1, k * c / n), "counts twice")]:
+        fb = check("02-pass-at-k", wrong, *context)
+        assert not fb and says in fb.message, (wrong, fb.message)
     assert "math.comb" in check("02-pass-at-k", 0.5, *context).message
     assert "number from 0 to 1" in check("02-pass-at-k", "lots", *context).message
     assert "from 0 to 1" in check("02-pass-at-k", 1.5, *context).message
@@ -209,9 +240,25 @@ def test_02_maj_at_k_against_hand_counts(answers, oracle):
     answer, context = _solution_passes("02-maj-at-k", state)
     assert answer == pytest.approx(float(oracle), abs=1e-12)
     if 0 < oracle < 1:
-        assert "sets of 4 answers" in check("02-maj-at-k", float(oracle) + 0.1, *context).message
-        near = grade_answer("02-maj-at-k", float(oracle) + 5e-4, *context)
-        assert near.passed_visible and not near.passed_all
+        far = float(oracle) + 0.2 if oracle < 0.8 else float(oracle) - 0.2
+        assert "sets of 4 answers" in check("02-maj-at-k", far, *context).message
+        near = float(oracle) + 5e-4  # the same verdict in the notebook and when grading
+        assert not check("02-maj-at-k", near, *context)
+        assert not grade_answer("02-maj-at-k", near, *context).passed_all
+        assert "do not round" in check("02-maj-at-k", near, *context).message
+
+
+def test_02_maj_at_k_names_the_misconception():
+    # sets of 4 of these 5: {7,7,3,3} ties 7-3 (1/2), {7,7,3,None} x2 win, {7,3,3,None} x2 lose
+    answers = ["7", "7", "3", "3", None]
+    context = (answers, "7", 4)
+    assert check("02-maj-at-k", 0.5, *context)
+    for wrong, says in [(0.6, "as a whole win"), (0.4, "every tie as a loss"),
+                        (0.4, "every tie as a loss"), (0.4 + 1e-9, "every tie as a loss")]:
+        fb = check("02-maj-at-k", wrong, *context)
+        assert not fb and says in fb.message, (wrong, fb.message)
+    share = check("02-maj-at-k", 0.4, ["7", "3", "4", "5", "6"], "7", 4)
+    assert "maj@1" in share.message or "tie" in share.message
 
 
 def test_03_game24_with_a_safe_evaluator():
@@ -229,18 +276,24 @@ def test_03_game24_with_a_safe_evaluator():
     assert not check("03-game24", hostile, *context)  # parsed, never evaluated
 
 
-def test_04_net_flips():
-    before = [False, True, False, True, False, True]
-    after = [True, True, False, False, True, True]
-    # by hand: wrong→right at 0 and 4, right→wrong at 3: net +1
-    state = {"rounds": [before, [True] * 6, after]}
-    _starter_is_unanswered("04-net-flips", state)
-    answer, context = _solution_passes("04-net-flips", state)
-    assert answer == 1
-    assert "2 wrong→right, 1 right→wrong: net 1" in check("04-net-flips", 1, *context).message
-    assert not check("04-net-flips", 3, *context)
-    assert "whole number" in check("04-net-flips", "1", *context).message
-    assert not check("04-net-flips", True, *context)
+def test_04_kept_right():
+    before = [False, True, False, True, False, True, True]
+    after = [True, True, False, False, True, True, False]
+    # by hand: right at first 1, 3, 5, 6 (4 problems); still right 1 and 5: kept 2 of 4
+    state = {"rounds": [before, [True] * 7, after]}
+    _starter_is_unanswered("04-kept-right", state)
+    answer, context = _solution_passes("04-kept-right", state)
+    assert answer == 0.5
+    assert "2 stayed right and 2 became wrong: self-correction kept 50%" in check(
+        "04-kept-right", 0.5, *context).message
+    for wrong, says in [(2, "how many stayed right"), (2 / 7, "divides by all 7"),
+                        (4 / 7, "accuracy after two rounds"), (4 / 4, "fixed (wrong"),
+                        (2 / 3, "share of wrong answers it fixed"), (0.5004, "rounded")]:
+        fb = check("04-kept-right", wrong, *context)
+        assert not fb and says in fb.message, (wrong, fb.message)
+    assert "number from 0 to 1" in check("04-kept-right", "1", *context).message
+    assert not check("04-kept-right", True, *context)
+    assert "nothing to keep" in check("04-kept-right", 0.0, [False] * 3, [True] * 3).message
 
 
 def test_05_constraints():
@@ -272,27 +325,59 @@ def test_06_extrapolate_a_scaling_line_against_the_line_solved_by_hand():
     assert "levels off at 35.0%" in check("06-extrapolate-a-scaling-line", answer, *context).message
     assert not check("06-extrapolate-a-scaling-line", 900, *context)
     near = grade_answer("06-extrapolate-a-scaling-line", 1005, *context)  # within 1%, not exact
-    assert near.passed_visible and not near.passed_all
+    assert not near.passed_all and not check("06-extrapolate-a-scaling-line", 1005, *context)
+    assert "within 1% but not exact" in near.message
+    for wrong, says in [(3.0, "log10(tokens), not tokens"), (math.exp(3), "natural logarithm"),
+                        (10 ** -3, "check the sign"), (10 ** (0.5 / 0.1 - 0.2), "check the order")]:
+        fb = check("06-extrapolate-a-scaling-line", wrong, *context)
+        assert not fb and says in fb.message, (wrong, fb.message)
     reachable = (lines["majority"], 0.5, 0.6)
     assert "within reach" in check("06-extrapolate-a-scaling-line", 1000, *reachable).message
     assert "greater than 0" in check("06-extrapolate-a-scaling-line", "1000", *context).message
 
 
+def lru_by_hand(draws: list[int], capacity: int) -> int:
+    """Hits of a least-recently-used cache, written out differently: the last use of each
+    cached question, and the oldest one goes."""
+    last_use: dict[int, int] = {}
+    hits = 0
+    for t, q in enumerate(draws):
+        if q in last_use:
+            hits += 1
+        elif len(last_use) == capacity:
+            del last_use[min(last_use, key=last_use.__getitem__)]
+        last_use[q] = t
+    return hits
+
+
 def test_07_cache_hit_rate():
-    draws = [0, 1, 0, 2, 0, 1, 0, 0]
-    seen, hits = set(), 0  # an empty cache that keeps everything
-    for d in draws:
-        hits += d in seen
-        seen.add(d)
+    draws = [0, 1, 2, 0, 3, 1, 0, 0, 2, 4, 0, 1, 5, 2]
+    hits = lru_by_hand(draws, 3)  # 0 (at 3), 0 (at 6), 0 (at 7), 0 (at 10): 4 hits
+    assert hits == 4
     state = {"draws": draws}
     _starter_is_unanswered("07-cache-hit-rate", state)
     answer, context = _solution_passes("07-cache-hit-rate", state)
-    assert answer == hits / len(draws) == 5 / 8
-    assert "5 of 8 requests" in check("07-cache-hit-rate", 0.625, *context).message
-    assert "miss rate" in check("07-cache-hit-rate", 3 / 8, *context).message
-    assert not check("07-cache-hit-rate", 0.6, *context)
-    assert not check("07-cache-hit-rate", 62.5, *context)
+    assert context == (draws, 3) and answer == hits / len(draws)
+    assert "4 of the 14 requests hit" in check("07-cache-hit-rate", answer, *context).message
+    unlimited = (len(draws) - len(set(draws))) / len(draws)  # 8 of 14
+    for wrong, says in [(unlimited, "keeps every answer"), (1 - answer, "miss rate"),
+                        (4, "number of hits"), (0.286, "rounded"),
+                        (5 / 14, "first in, first out"),  # 1 and 0 stay: 0, 1, 0, 0, 0 hit
+                        (11 / 14, "most popular"),  # 0, 1 and 2 cached from the start
+                        (lru_by_hand(draws, 4) / 14, "a cache of 4"),
+                        (lru_by_hand(draws, 2) / 14, "a cache of 2")]:
+        fb = check("07-cache-hit-rate", wrong, *context)
+        assert not fb and says in fb.message, (wrong, fb.message)
     assert "number from 0 to 1" in check("07-cache-hit-rate", "0.625", *context).message
+    rng = random.Random(3)
+    for _ in range(200):  # the solution against the hand count on random workloads
+        workload = [rng.randrange(6) for _ in range(rng.randint(1, 30))]
+        capacity = rng.randint(1, 4)
+        mine, _ = run_exercise_cell(get_exercise("07-cache-hit-rate"), "solution",
+                                      {"draws": workload})
+        assert mine == lru_by_hand(workload, 3) / len(workload)
+        assert check("07-cache-hit-rate", lru_by_hand(workload, capacity) / len(workload),
+                     workload, capacity)
 
 
 def test_first_failing_check_speaks_and_a_raising_check_counts_as_failed(tmp_path):
@@ -335,7 +420,11 @@ def test_grade_report_hook_records_hidden_checks(tmp_path, monkeypatch):
     monkeypatch.setenv(exercises.GRADE_REPORT_ENV, str(report))
     greedy = Completion(text="a b c", model="m", backend="b", seed=0,
                         tokens=(Token("a"), Token(" b"), Token(" c")))
-    assert check("t-report", 3.0, greedy)  # visible: passes
+    # one verdict: the notebook says "Not yet" exactly when grading gives no points, and keeps
+    # a hidden check's own message for the instructor
+    hidden = check("t-report", 3.0, greedy)
+    assert not hidden and "shown only when grading" in hidden.message
+    assert "whole number" not in hidden.message
     assert not check("t-report", None, greedy)
     assert check("t-report", 3, greedy)
     lines = [json.loads(line) for line in report.read_text().splitlines()]
@@ -343,6 +432,7 @@ def test_grade_report_hook_records_hidden_checks(tmp_path, monkeypatch):
         (True, False, 0), (False, False, 0), (True, True, 4)]
     assert {e["id"] for e in lines} == {"t-report"} and "whole number" in lines[0]["message"]
     assert lines[1]["message"].startswith("Not answered yet")
+    assert [e["answer"] for e in lines] == ["3.0", "", "3"]
 
 
 def test_check_never_evaluates_a_text_answer(tmp_path):
@@ -516,8 +606,16 @@ def test_build_and_grade_lesson_00_with_a_pack_from_another_folder(tmp_path):
         assert (path.parent / "recordings" / "00_meet_your_model.jsonl").is_file()
         cells = exercise_cells(nb)
         assert set(cells) == {(i, p) for i in ("00-least-likely-token", "00-count-tokens")
-                              for p in ("prompt", "code")}
+                              for p in ("prompt", "code")} | {("00-count-tokens", "embed")}
+        # the instructor's exercise travels with the notebook, without its solution
+        embed = cells[("00-count-tokens", "embed")]
+        assert "itc_lab.exercises.embed(" in embed.source and "'solution'" not in embed.source
+        assert "len(greedy.tokens)" not in embed.source
+        assert embed.metadata["jupyter"] == {"source_hidden": True}
+        ids = [c.id for c in nb.cells]
+        assert ids.index(cells[("00-count-tokens", "prompt")].id) < ids.index(embed.id)
         mine = cells[("00-count-tokens", "code")]
+        assert ids.index(embed.id) < ids.index(mine.id)
         body = "my_answer = None" if version == "student" else "my_answer = len(greedy.tokens)"
         assert mine.source == f'{body}\nitc_lab.check("00-count-tokens", my_answer, greedy)'
         assert cells[("00-count-tokens", "prompt")].source.startswith(
@@ -525,7 +623,6 @@ def test_build_and_grade_lesson_00_with_a_pack_from_another_folder(tmp_path):
         assert all(c.outputs == [] and c.execution_count is None
                    for c in cells.values() if c.cell_type == "code")
         # the added exercise follows the lesson's own, and every other cell is the lesson's
-        ids = [c.id for c in nb.cells]
         assert ids.index(mine.id) > ids.index(cells[("00-least-likely-token", "code")].id)
         others = [c for c in nb.cells if "itc_lab" not in c.metadata]
         assert others == [c for c in lesson.cells if "itc_lab" not in c.metadata]
@@ -562,7 +659,9 @@ def test_build_and_grade_lesson_00_with_a_pack_from_another_folder(tmp_path):
     assert scores["00-count-tokens"]["passed_visible"]
     assert not scores["00-count-tokens"]["passed_all"]
     assert "whole number" in scores["00-count-tokens"]["message"]
-    assert (report["total"], report["possible"]) == (5, 15)
+    # the solution notebook is the answer key: graded, never in the students' total
+    assert [g["answer_key"] for g in report["notebooks"]] == [False, True, False]
+    assert (report["total"], report["possible"]) == (0, 10)
 
 
 NBGRADER_V3 = {  # nbgrader's cell metadata schema, version 3
@@ -592,7 +691,8 @@ def test_nbgrader_metadata_is_well_formed(tmp_path):
         nbformat.validate(nb)
         graded = [c for c in nb.cells if "nbgrader" in c.metadata]
         grade_ids = [c.metadata["nbgrader"]["grade_id"] for c in graded]
-        assert len(grade_ids) == len(set(grade_ids)) == 9  # 3 exercises x prompt, code, test
+        # 3 exercises x prompt, code, test; and the instructor's exercise's embed cell
+        assert len(grade_ids) == len(set(grade_ids)) == 10
         points = {}
         for cell in graded:
             meta = cell.metadata["nbgrader"]
@@ -600,11 +700,13 @@ def test_nbgrader_metadata_is_well_formed(tmp_path):
             part = cell.metadata["itc_lab"]["part"]
             assert (meta["grade"], meta["solution"], meta["locked"]) == {
                 "prompt": (False, False, True), "code": (False, True, False),
-                "test": (True, False, True)}[part]
+                "test": (True, False, True), "embed": (False, False, True)}[part]
             assert (cell.cell_type == "markdown") == (part == "prompt")
             if part == "test":
                 points[meta["grade_id"]] = meta["points"]
+                # the cell's output is the points earned: a number nbgrader reads as the score
                 assert "itc_lab.exercises.require(" in cell.source
+                assert cell.source.rstrip().endswith(").points")
             if part == "code" and version == "solutions":
                 ex = found[cell.metadata["itc_lab"]["exercise"]]
                 assert cell.source.count("### BEGIN SOLUTION") == 1
@@ -613,7 +715,7 @@ def test_nbgrader_metadata_is_well_formed(tmp_path):
                 assert "BEGIN SOLUTION" not in cell.source
         assert points == {"02-pass-at-k": 2, "02-maj-at-k": 3, "02-extra": 4}
         order = [c.metadata["itc_lab"]["part"] for c in graded]
-        assert order == ["prompt", "code", "test"] * 3
+        assert order == ["prompt", "code", "test"] * 2 + ["prompt", "embed", "code", "test"]
 
 
 def test_sync_rewrites_and_adds_exercise_cells(tmp_path, monkeypatch):
@@ -636,6 +738,8 @@ def test_sync_rewrites_and_adds_exercise_cells(tmp_path, monkeypatch):
     assert added.outputs[0]["data"]["text/plain"] == (
         "[00-count-tokens] Not answered yet: Set my_answer to the number of tokens in the "
         "greedy answer.")
+    assert "itc-lab-feedback" in added.outputs[0]["data"]["text/html"]
+    assert ("00-count-tokens", "embed") not in cells  # lessons load packs; only builds embed
     assert isinstance(added.execution_count, int)
 
 

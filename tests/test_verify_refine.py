@@ -87,7 +87,9 @@ def test_judge_score_is_yes_against_no():
 
 
 def test_exercises_of_lessons_04_and_05():
-    assert itc_lab.check("04-net-flips", 1, [False, True, False], [True, True, False])
-    assert not itc_lab.check("04-net-flips", 2, [False, True, False], [True, True, False])
+    before, after = [False, True, True, False], [True, True, False, False]
+    assert itc_lab.check("04-kept-right", 0.5, before, after)  # 1 of the 2 right at first kept
+    assert not itc_lab.check("04-kept-right", 1 / 4, before, after)
+    assert "divides by all 4" in itc_lab.check("04-kept-right", 1 / 4, before, after).message
     assert itc_lab.check("05-constraints", "A blue road.", META)
     assert not itc_lab.check("05-constraints", "The blue road is wide.", META)

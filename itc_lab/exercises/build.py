@@ -3,38 +3,45 @@ keep the lessons in step with the files, and grade notebooks. The ``itc-lab exer
 
 A lesson's exercise cells carry cell metadata ``{"itc_lab": {"exercise": ID, "part": PART}}``
 with PART ``"prompt"`` (Markdown: title, points, prompt) or ``"code"`` (setup, starter or
-solution, and the ``itc_lab.check(...)`` call); nbgrader builds add a ``"test"`` cell. Exercises
-of a pack that have no cell in their lesson yet are added after its last exercise cell.
-Introduced in lesson 00.
+solution, and the ``itc_lab.check(...)`` call); nbgrader builds add a ``"test"`` cell, and built
+notebooks an ``"embed"`` cell for each exercise that is not built in: its definition without the
+solution, so the notebook checks it with no pack at hand. Exercises of a pack that have no cell in
+their lesson yet are added after its last exercise cell. Introduced in lesson 00.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import csv
 import hashlib
 import json
 import os
+import pprint
 import shutil
+import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+import textwrap
+import tomllib
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._checks import shorten
 from ..connect import lessons_dir
 from .packs import (
     GRADE_REPORT_ENV,
     PACKS_ENV,
     Exercise,
     ExercisePackError,
+    Feedback,
     builtin_pack_dir,
     catalog,
 )
 
 __all__ = [
+    "CSV_FIELDS",
     "VERSIONS",
     "ExerciseScore",
     "NotebookGrade",
@@ -44,18 +51,20 @@ __all__ = [
     "grade",
     "lesson_files",
     "render_code",
+    "render_embed",
     "render_notebook",
     "render_prompt",
     "render_test",
     "run_exercises_command",
     "sync",
+    "write_grades_csv",
 ]
 
 VERSIONS = ("student", "solution")
 """The notebooks ``build`` writes for each lesson: ``OUT/student/`` and ``OUT/solutions/``."""
 
 _FOLDERS = {"student": "student", "solution": "solutions"}
-_PARTS = ("prompt", "code", "test")
+_PARTS = ("prompt", "embed", "code", "test")
 _NBGRADER_SCHEMA = 3
 _BEGIN, _END = "### BEGIN SOLUTION", "### END SOLUTION"
 
@@ -92,10 +101,32 @@ def render_code(ex: Exercise, version: str = "student", *, nbgrader: bool = Fals
 
 def render_test(ex: Exercise) -> str:
     """The code of an nbgrader test cell: raises ``AssertionError`` unless every check,
-    hidden ones included, passes."""
+    hidden ones included, passes; its output is the points earned (a number, which nbgrader
+    reads as the score)."""
     tail = f", {ex.call}" if ex.call else ""
     return (f"# Autograder test for {ex.id!r}: every check, hidden ones included\n"
-            f'itc_lab.exercises.require("{ex.id}", my_answer{tail})')
+            f'itc_lab.exercises.require("{ex.id}", my_answer{tail}).points')
+
+
+def _definition(ex: Exercise) -> dict[str, Any]:
+    """The exercise's file as a dict, without its solution."""
+    if ex.path is None:
+        msg = f"Exercise {ex.id!r} has no file to embed."
+        raise ExercisePackError(msg)
+    with ex.path.open("rb") as f:
+        data = tomllib.load(f)
+    data.pop("solution", None)
+    return data
+
+
+def render_embed(ex: Exercise) -> str:
+    """The code of a cell that registers an exercise in the notebook's kernel (its checks,
+    hints and prompt, without the solution), so that ``check`` and ``hint`` work with no pack
+    installed. A pack's exercise of the same id wins, so grading uses the instructor's file."""
+    literal = pprint.pformat(_definition(ex), width=96, sort_dicts=False)
+    return (f"# Exercise {ex.id!r}, carried by this notebook so that its check works anywhere "
+            "(no solution in it).\n# Run this cell before the exercise; do not edit it.\n"
+            f"itc_lab.exercises.embed({literal})")
 
 
 def _cell_id(exercise_id: str, part: str) -> str:
@@ -123,9 +154,10 @@ def _nbgrader_meta(ex: Exercise, part: str) -> dict[str, Any]:
 def _unanswered_output(ex: Exercise, count: int | None) -> dict[str, Any]:
     from nbformat.v4 import new_output
 
-    text = f"[{ex.id}] Not answered yet: {ex.summary}"
+    feedback = Feedback(ex.id, False, f"Not answered yet: {ex.summary}")
+    data = {"text/html": feedback._repr_html_(), "text/plain": repr(feedback)}
     output: dict[str, Any] = new_output(  # type: ignore[no-untyped-call]
-        "execute_result", data={"text/plain": text}, execution_count=count)
+        "execute_result", data=data, execution_count=count)
     return output
 
 
@@ -135,6 +167,8 @@ def _render_cell(ex: Exercise, part: str, version: str, *, nbgrader: bool, old: 
 
     if part == "prompt":
         cell = new_markdown_cell(render_prompt(ex))  # type: ignore[no-untyped-call]
+    elif part == "embed":
+        cell = new_code_cell(render_embed(ex))  # type: ignore[no-untyped-call]
     elif part == "code":
         cell = new_code_cell(  # type: ignore[no-untyped-call]
             render_code(ex, version, nbgrader=nbgrader))
@@ -143,6 +177,9 @@ def _render_cell(ex: Exercise, part: str, version: str, *, nbgrader: bool, old: 
     metadata = dict(old.get("metadata", {})) if old is not None else {}
     metadata.pop("nbgrader", None)
     metadata["itc_lab"] = {"exercise": ex.id, "part": part}
+    if part == "embed":
+        metadata["jupyter"] = {"source_hidden": True}
+        metadata["editable"] = False
     if nbgrader:
         metadata["nbgrader"] = _nbgrader_meta(ex, part)
     cell["metadata"] = metadata
@@ -159,13 +196,15 @@ def _render_cell(ex: Exercise, part: str, version: str, *, nbgrader: bool, old: 
 
 
 def render_notebook(nb: Any, lesson: str, exercises: Mapping[str, Exercise], version: str,
-                    *, nbgrader: bool = False, keep_outputs: bool = False) -> Any:
+                    *, nbgrader: bool = False, keep_outputs: bool = False,
+                    embedded: Collection[str] = ()) -> Any:
     """A copy of a lesson notebook whose exercise cells are rendered from ``exercises``.
 
     Tagged cells are re-rendered in place (their ids kept); exercises of ``lesson`` with no cell
     yet are added after the last exercise cell (or at the end). Exercise code cells lose their
     outputs, unless ``keep_outputs`` (used to sync lessons): then their printed output is kept
-    and their result is what an unanswered check shows.
+    and their result is what an unanswered check shows. The exercises in ``embedded`` get an
+    ``"embed"`` cell before their code (:func:`render_embed`).
     """
     out = copy.deepcopy(nb)
     cells: list[Any] = []
@@ -191,8 +230,8 @@ def render_notebook(nb: Any, lesson: str, exercises: Mapping[str, Exercise], ver
                    "remove one.")
             raise ExercisePackError(msg)
         present[ex_id].add(part)
-        if part == "test":
-            continue  # rebuilt below when nbgrader asks for it
+        if part in ("test", "embed"):
+            continue  # rebuilt below when asked for
         cells.append(_render_cell(exercises[ex_id], part, version, nbgrader=nbgrader, old=cell,
                                   keep_outputs=keep_outputs))
         last = len(cells) - 1
@@ -205,7 +244,8 @@ def render_notebook(nb: Any, lesson: str, exercises: Mapping[str, Exercise], ver
         cells[at:at] = new
         last = at + len(new) - 1
         present[ex.id] = {"prompt", "code"}
-    cells = _complete(cells, exercises, version, nbgrader=nbgrader, keep_outputs=keep_outputs)
+    cells = _complete(cells, exercises, version, nbgrader=nbgrader, keep_outputs=keep_outputs,
+                      embedded=embedded)
     if keep_outputs:
         _number_new_cells(cells)
     out.cells = cells
@@ -231,8 +271,9 @@ def _number_new_cells(cells: list[Any]) -> None:
 
 
 def _complete(cells: list[Any], exercises: Mapping[str, Exercise], version: str, *,
-              nbgrader: bool, keep_outputs: bool) -> list[Any]:
-    """Add a missing prompt or code cell next to its partner, and nbgrader's test cells."""
+              nbgrader: bool, keep_outputs: bool, embedded: Collection[str] = ()) -> list[Any]:
+    """Add a missing prompt or code cell next to its partner, the embed cells and nbgrader's
+    test cells."""
     done: list[Any] = []
     parts: dict[str, set[str]] = {}
     for cell in cells:
@@ -247,8 +288,12 @@ def _complete(cells: list[Any], exercises: Mapping[str, Exercise], version: str,
         ex = exercises[tag[0]]
         if tag[1] == "code" and "prompt" not in parts[ex.id]:
             done.append(_render_cell(ex, "prompt", version, nbgrader=nbgrader))
+        if tag[1] == "code" and ex.id in embedded:
+            done.append(_render_cell(ex, "embed", version, nbgrader=nbgrader))
         done.append(cell)
         if tag[1] == "prompt" and "code" not in parts[ex.id]:
+            if ex.id in embedded:
+                done.append(_render_cell(ex, "embed", version, nbgrader=nbgrader))
             done.append(_render_cell(ex, "code", version, nbgrader=nbgrader,
                                      keep_outputs=keep_outputs))
         if nbgrader and (tag[1] == "code" or "code" not in parts[ex.id]):
@@ -318,17 +363,23 @@ def build(out: str | os.PathLike[str], *, packs: Sequence[str | os.PathLike[str]
           lessons: Sequence[str] | None = None, nbgrader: bool = False) -> list[Path]:
     """Write ``OUT/student/<lesson>.ipynb`` and ``OUT/solutions/<lesson>.ipynb`` for each lesson
     (default: all), with each lesson's recording in ``recordings/`` beside them so the folders
-    run on their own. ``packs``: exercise folders besides the registered ones. Returns the
+    run on their own. ``packs``: exercise folders besides the registered ones. Exercises that are
+    not built in are carried by the notebooks (an embed cell each, without the solution), so the
+    student notebooks check them with no pack and no ``ITC_LAB_EXERCISES``. Returns the
     notebooks written."""
     available = lesson_files()
     chosen = _select(lessons, available)
     found = _exercises(packs, available)
+    builtin = builtin_pack_dir().resolve()
+    own = {i for i, ex in found.items()
+           if ex.path is not None and ex.path.parent.resolve() != builtin}
     written: list[Path] = []
     for stem in chosen:
         nb = _read(available[stem])
         recording = available[stem].parent / "recordings" / f"{stem}.jsonl"
         for version in VERSIONS:
-            rendered = render_notebook(nb, stem, found, version, nbgrader=nbgrader)
+            rendered = render_notebook(nb, stem, found, version, nbgrader=nbgrader,
+                                       embedded=own)
             rendered.metadata["itc_lab"] = {"lesson": stem, "version": version}
             target = Path(out) / _FOLDERS[version] / f"{stem}.ipynb"
             _write(rendered, target)
@@ -387,12 +438,14 @@ class ExerciseScore:
     has_hidden: bool
     """Whether the exercise has hidden checks."""
     message: str
+    answer: str = ""
+    """The answer checked last, as ``repr()`` shows it."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.exercise, "title": self.title, "points": self.points,
                 "possible": self.possible, "reached": self.reached,
                 "passed_visible": self.passed_visible, "passed_all": self.passed_all,
-                "has_hidden": self.has_hidden, "message": self.message}
+                "has_hidden": self.has_hidden, "message": self.message, "answer": self.answer}
 
 
 @dataclass(frozen=True)
@@ -404,6 +457,9 @@ class NotebookGrade:
     scores: tuple[ExerciseScore, ...]
     cell_errors: int
     """Cells that raised an error while the notebook ran."""
+    answer_key: bool = False
+    """A solution notebook written by ``build`` (the answer key): graded, never counted as a
+    student's."""
 
     @property
     def total(self) -> int:
@@ -416,8 +472,9 @@ class NotebookGrade:
         return sum(s.possible for s in self.scores)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"notebook": self.notebook, "lesson": self.lesson, "total": self.total,
-                "possible": self.possible, "cell_errors": self.cell_errors,
+        return {"notebook": self.notebook, "lesson": self.lesson, "answer_key": self.answer_key,
+                "total": self.total, "possible": self.possible,
+                "cell_errors": self.cell_errors,
                 "exercises": [s.to_dict() for s in self.scores]}
 
 
@@ -439,9 +496,17 @@ def _expected(nb: Any, path: Path, found: Mapping[str, Exercise]) -> tuple[str, 
     return lesson, ids
 
 
-def _execute(path: Path, env: Mapping[str, str], timeout: int) -> tuple[Any, str]:
+def _is_answer_key(nb: Any) -> bool:
+    meta = nb.metadata.get("itc_lab", {})
+    return isinstance(meta, Mapping) and meta.get("version") == "solution"
+
+
+def _execute(path: Path, env: Mapping[str, str], timeout: int, log: Path) -> tuple[Any, str]:
     """Run a copy of the notebook in its folder, going on after cell errors; returns the run
-    notebook and why it stopped early ("" when it ran to the end)."""
+    notebook and why it stopped early ("" when it ran to the end). The kernel's own messages
+    (warnings on its stderr) go to ``log``, never to the grade's output."""
+    import logging
+
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
 
@@ -449,13 +514,22 @@ def _execute(path: Path, env: Mapping[str, str], timeout: int) -> tuple[Any, str
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                             interrupt_on_timeout=True,
                             resources={"metadata": {"path": str(path.resolve().parent)}})
-    try:
-        client.execute(env={**os.environ, **env})
-    except DeadKernelError as e:
-        return nb, f"the kernel died ({e})"
-    except Exception as e:  # a timeout that could not be interrupted, a kernel that won't start
-        return nb, f"{type(e).__name__}: {e}"
+    client.log.setLevel(logging.ERROR)
+    with log.open("ab") as kernel_log:
+        try:
+            client.execute(env={**os.environ, **env}, stdout=kernel_log, stderr=kernel_log,
+                           stdin=subprocess.DEVNULL)
+        except DeadKernelError as e:
+            return nb, f"the kernel died ({e}){_tail(log)}"
+        except Exception as e:  # a timeout that could not be interrupted, a kernel that won't start
+            return nb, f"{type(e).__name__}: {e}{_tail(log)}"
     return nb, ""
+
+
+def _tail(log: Path) -> str:
+    text = log.read_text(encoding="utf-8", errors="replace").strip()
+    lines = [line for line in text.splitlines() if "WARNING" not in line][-5:]
+    return ("; the kernel said: " + " / ".join(lines)) if lines else ""
 
 
 def grade(notebooks: Sequence[str | os.PathLike[str]], *,
@@ -463,7 +537,9 @@ def grade(notebooks: Sequence[str | os.PathLike[str]], *,
           ) -> list[NotebookGrade]:
     """Run each notebook in replay mode (recordings from ``lessons_dir()``) and score its
     exercises: an exercise earns its points when every check, hidden ones included, passes on
-    the last answer checked; one whose check never ran scores 0, "not reached"."""
+    the last answer checked (the rule ``check`` applies in the notebook); one whose check never
+    ran scores 0, "not reached". A solution notebook from ``build`` is marked as the answer
+    key."""
     extra = [str(Path(p).resolve()) for p in packs]
     found = catalog(extra)
     env_packs = os.pathsep.join([p for p in os.environ.get(PACKS_ENV, "").split(os.pathsep)
@@ -474,13 +550,14 @@ def grade(notebooks: Sequence[str | os.PathLike[str]], *,
         if not path.is_file():
             msg = f"No notebook {path}; give the path of an .ipynb file to grade."
             raise FileNotFoundError(msg)
-        lesson, ids = _expected(_read(path), path, found)
+        submitted = _read(path)
+        lesson, ids = _expected(submitted, path, found)
         with tempfile.TemporaryDirectory(prefix="itc-lab-grade-") as tmp:
             report = Path(tmp) / "report.jsonl"
             report.touch()
             env = {"ITC_LAB_MODE": "replay", "ITC_LAB_LESSONS": str(lessons_dir().resolve()),
                    GRADE_REPORT_ENV: str(report), PACKS_ENV: env_packs}
-            ran, stopped = _execute(path, env, timeout)
+            ran, stopped = _execute(path, env, timeout, Path(tmp) / "kernel.log")
             lines = report.read_text(encoding="utf-8").splitlines()
         last: dict[str, dict[str, Any]] = {}
         for line in lines:
@@ -493,7 +570,8 @@ def grade(notebooks: Sequence[str | os.PathLike[str]], *,
         errors = sum(1 for cell in ran.cells for o in cell.get("outputs", [])
                      if o.get("output_type") == "error")
         scores = [_score(i, found.get(i), last.get(i), stopped) for i in ids]
-        grades.append(NotebookGrade(str(path), lesson, tuple(scores), errors))
+        grades.append(NotebookGrade(str(path), lesson, tuple(scores), errors,
+                                    _is_answer_key(submitted)))
     return grades
 
 
@@ -509,36 +587,80 @@ def _score(ex_id: str, ex: Exercise | None, entry: Mapping[str, Any] | None, sto
     passed_all = entry.get("passed_all") is True
     return ExerciseScore(ex.id, ex.title, ex.points if passed_all else 0, ex.points, True,
                          entry.get("passed_visible") is True, passed_all, has_hidden,
-                         str(entry.get("message", "")))
+                         str(entry.get("message", "")), str(entry.get("answer", "")))
 
 
+def _role(g: NotebookGrade) -> str:
+    return "answer key" if g.answer_key else "student"
 
-def format_grades(grades: Sequence[NotebookGrade]) -> str:
-    """A plain-text score table per notebook, with totals."""
+
+def format_grades(grades: Sequence[NotebookGrade], *, width: int = 100) -> str:
+    """A plain-text report: one row per notebook with the points of each exercise and the
+    total, the answer keys apart (never in a student's total), then every message in full."""
     lines: list[str] = []
+    students = [g for g in grades if not g.answer_key]
+    keys = [g for g in grades if g.answer_key]
+    ids: list[str] = []
     for g in grades:
-        lines.append(f"{g.notebook}  (lesson {g.lesson or '?'})")
-        width = max([len("exercise"), *(len(s.exercise) for s in g.scores)])
-        lines.append(f"  {'exercise':<{width}}  {'points':>7}  {'visible':<7}  {'hidden':<6}  "
-                     "message")
-        for s in g.scores:
-            visible = ("pass" if s.passed_visible else "fail") if s.reached else "-"
-            if not (s.reached and s.has_hidden and s.passed_visible):
-                hidden = "-"
-            else:
-                hidden = "pass" if s.passed_all else "fail"
-            pts = f"{s.points}/{s.possible}"
-            lines.append(f"  {s.exercise:<{width}}  {pts:>7}  {visible:<7}  {hidden:<6}  "
-                         f"{shorten(s.message, 70)}")
-        total = f"{g.total}/{g.possible}"
-        lines.append(f"  {'total':<{width}}  {total:>7}")
-        if g.cell_errors:
-            lines.append(f"  {g.cell_errors} cell(s) raised an error while the notebook ran.")
+        ids += [s.exercise for s in g.scores if s.exercise not in ids]
+    for title, group in (("Students", students), ("Answer keys (solution notebooks; not "
+                                                  "counted)", keys)):
+        if not group:
+            continue
+        name_width = max(len("notebook"), *(len(g.notebook) for g in group))
+        widths = {i: max(len(i), 7) for i in ids}
+        lines.append(title)
+        lines.append("  " + "  ".join([f"{'notebook':<{name_width}}",
+                                       *(f"{i:>{widths[i]}}" for i in ids),
+                                       f"{'total':>7}", "errors"]))
+        for g in group:
+            by_id = {s.exercise: s for s in g.scores}
+            cells = [f"{by_id[i].points}/{by_id[i].possible}" if i in by_id else "" for i in ids]
+            lines.append("  " + "  ".join([f"{g.notebook:<{name_width}}",
+                                           *(f"{c:>{widths[i]}}" for c, i in zip(cells, ids,
+                                                                                strict=True)),
+                                           f"{g.total}/{g.possible}".rjust(7),
+                                           str(g.cell_errors)]))
         lines.append("")
-    if len(grades) > 1:
-        lines.append(f"all notebooks: {sum(g.total for g in grades)}/"
-                     f"{sum(g.possible for g in grades)} points")
+    if len(students) > 1:
+        lines.append(f"Students: {len(students)} notebooks, "
+                     f"{sum(g.total for g in students)}/{sum(g.possible for g in students)} "
+                     "points in all.")
+        lines.append("")
+    lines.append("Messages")
+    for g in grades:
+        lines.append(f"  {g.notebook} ({_role(g)}, lesson {g.lesson or '?'})")
+        for s in g.scores:
+            verdict = ("not reached" if not s.reached else
+                       "pass" if s.passed_all else
+                       "fail (hidden check)" if s.passed_visible else "fail")
+            head = f"    {s.exercise}  {s.points}/{s.possible}  {verdict}: "
+            lines += textwrap.wrap(s.message, width=width, initial_indent=head,
+                                   subsequent_indent=" " * 6, break_long_words=False,
+                                   break_on_hyphens=False) or [head.rstrip()]
+        if g.cell_errors:
+            lines.append(f"    {g.cell_errors} cell(s) raised an error while the notebook ran.")
     return "\n".join(lines).rstrip() + "\n"
+
+
+CSV_FIELDS = ("notebook", "role", "lesson", "exercise", "title", "points", "possible",
+              "reached", "passed", "passed_visible", "message", "answer", "cell_errors")
+
+
+def write_grades_csv(grades: Sequence[NotebookGrade], path: str | os.PathLike[str]) -> Path:
+    """Write one CSV row per notebook and exercise (columns :data:`CSV_FIELDS`; ``role`` is
+    ``student`` or ``answer key``), for a spreadsheet or a gradebook. Returns the path."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(CSV_FIELDS)
+        for g in grades:
+            for s in g.scores:
+                writer.writerow([g.notebook, _role(g), g.lesson, s.exercise, s.title, s.points,
+                                 s.possible, s.reached, s.passed_all, s.passed_visible,
+                                 s.message, s.answer, g.cell_errors])
+    return target
 
 
 # ---------------------------------------------------------------------------------------------
@@ -573,6 +695,9 @@ def add_exercises_command(sub: Any) -> None:
     q.add_argument("--timeout", type=int, default=600, metavar="S",
                    help="seconds per cell (default 600)")
     q.add_argument("--json", action="store_true", help="print the scores as JSON")
+    q.add_argument("--csv", default="grades.csv", metavar="FILE",
+                   help="also write one row per notebook and exercise to FILE "
+                        "(default grades.csv; '' writes none)")
 
 
 def run_exercises_command(args: argparse.Namespace) -> int:
@@ -617,11 +742,15 @@ def _run(args: argparse.Namespace) -> int:
             print("The lessons already match the exercise files.")
         return 0
     grades = grade(args.notebooks, packs=args.pack, timeout=args.timeout)
+    students = [g for g in grades if not g.answer_key]
     if args.json:
         print(json.dumps({"notebooks": [g.to_dict() for g in grades],
-                          "total": sum(g.total for g in grades),
-                          "possible": sum(g.possible for g in grades)},
+                          "total": sum(g.total for g in students),
+                          "possible": sum(g.possible for g in students)},
                          indent=2, ensure_ascii=False))
     else:
         print(format_grades(grades), end="")
+    if args.csv:
+        csv_path = write_grades_csv(grades, args.csv)
+        print(f"Wrote {csv_path}.", file=sys.stderr if args.json else sys.stdout)
     return 0

@@ -12,22 +12,33 @@ folders in ``ITC_LAB_EXERCISES`` (separated by ``os.pathsep``), folders given to
 :func:`register_pack`, and installed packages that declare an entry point in the group
 ``itc_lab.exercises`` (a module whose folder holds the files, or a callable returning the folder).
 
-When ``ITC_LAB_GRADE_REPORT`` names a file, every :func:`check` also runs the hidden checks and
-appends one JSON line ``{id, passed_visible, passed_all, points, possible, message}`` to it
-(``itc-lab exercises grade`` uses this). Introduced in lesson 00.
+One rule grades an answer everywhere: :func:`check` in the notebook runs every check, hidden ones
+included, with the exercise's one ``tolerance``, so the notebook says "Correct" exactly when
+``itc-lab exercises grade`` gives the points. A failing answer that matches one of the exercise's
+``[[mistakes]]`` (common wrong answers) gets that mistake's message. When ``ITC_LAB_GRADE_REPORT``
+names a file, every :func:`check` also appends one JSON line ``{id, passed_visible, passed_all,
+points, possible, message, answer}`` to it (``itc-lab exercises grade`` uses this).
+
+A notebook can carry an exercise without its pack: :func:`embed` registers an exercise's
+definition (its checks, without its solution) for the notebook's kernel; built student notebooks
+do this for an instructor's exercises. A pack's exercise of the same id always wins.
+Introduced in lesson 00.
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import functools
+import html
 import importlib.metadata
 import importlib.resources
 import itertools
 import json
 import keyword
 import math
+import numbers
 import os
 import re
 import statistics
@@ -41,6 +52,7 @@ from types import CodeType, ModuleType
 from typing import Any
 
 __all__ = [
+    "DEFAULT_TOLERANCE",
     "ENTRY_POINT_GROUP",
     "GRADE_REPORT_ENV",
     "PACKS_ENV",
@@ -48,15 +60,20 @@ __all__ = [
     "ExerciseCheck",
     "ExercisePackError",
     "Feedback",
+    "Hint",
+    "Mistake",
     "Verdict",
     "builtin_pack_dir",
     "catalog",
     "check",
     "check_namespace",
+    "embed",
+    "feedback_html",
     "get_exercise",
     "grade_answer",
     "hint",
     "load_pack",
+    "mistake_examples",
     "pack_dirs",
     "register_pack",
     "require",
@@ -72,8 +89,13 @@ ENTRY_POINT_GROUP = "itc_lab.exercises"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 _LESSON = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _FIELDS = ("id", "lesson", "title", "points", "prompt", "context", "setup", "starter",
-           "solution", "call", "hints", "define", "checks")
+           "solution", "call", "hints", "define", "tolerance", "checks", "mistakes")
 _CHECK_FIELDS = ("expr", "message", "success", "hidden")
+_MISTAKE_FIELDS = ("answer", "expr", "example", "message")
+DEFAULT_TOLERANCE = 1e-6
+"""The tolerance of ``close()`` when an exercise file sets none: relative and absolute."""
+_HIDDEN_MESSAGE = ("the visible checks pass, but a check that is shown only when grading fails; "
+                   "reread the task.")
 
 
 class ExercisePackError(ValueError):
@@ -95,6 +117,31 @@ class ExerciseCheck:
     _code: CodeType | None = field(default=None, repr=False, compare=False)
     _message_code: CodeType | None = field(default=None, repr=False, compare=False)
     _success_code: CodeType | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def about_answer(self) -> bool:
+        """Whether the expression looks at ``answer``; a check that does not is about the
+        lesson's values, and its message is never replaced by a mistake's."""
+        return _names_answer(self.expr)
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """One ``[[mistakes]]`` table: a common wrong answer and what it says about the reasoning."""
+
+    message: str
+    """Shown instead of the failing check's message: an f-string body, like a check's."""
+    answer: str = ""
+    """An expression for the wrong answer (e.g. ``1 - (1 - c / n) ** k``); an answer matches it
+    by the exercise's rule: ``close()`` for numbers, ``==`` otherwise."""
+    expr: str = ""
+    """Or a condition on ``answer`` (e.g. ``close(answer, want, 1e-3)``: rounded)."""
+    example: str = ""
+    """With ``expr``: an expression for one answer the condition catches (``round(want, 4)``),
+    so the mistake can be tried (:func:`mistake_examples`)."""
+    _code: CodeType | None = field(default=None, repr=False, compare=False)
+    _message_code: CodeType | None = field(default=None, repr=False, compare=False)
+    _example_code: CodeType | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -124,8 +171,13 @@ class Exercise:
     define: str = ""
     """Code run before the checks (in their namespace), e.g. ``want = pass_at_k(n, c, k)``."""
     checks: tuple[ExerciseCheck, ...] = ()
+    mistakes: tuple[Mistake, ...] = ()
+    """Common wrong answers, each with the misconception it shows (tried in order)."""
+    tolerance: float = DEFAULT_TOLERANCE
+    """How close a number must be to count as equal (relative and absolute): ``close()``'s
+    default in the checks and the mistakes, in the notebook and when grading alike."""
     path: Path | None = None
-    """The file it was read from."""
+    """The file it was read from (None when embedded in a notebook)."""
     _define_code: CodeType | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -141,9 +193,39 @@ class Exercise:
         return f'itc_lab.check("{self.id}", my_answer{tail})'
 
 
+_STYLES = {  # verdict: (label, border colour, background), readable in light and dark themes
+    "Correct": ("✓ Correct", "#1a7f37", "rgba(26, 127, 55, 0.12)"),
+    "Not yet": ("✗ Not yet", "#bc4c00", "rgba(188, 76, 0, 0.12)"),
+    "Not answered yet": ("… Not answered yet", "#6e7781", "rgba(110, 119, 129, 0.12)"),
+}
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def _inline_html(text: str) -> str:
+    """``text`` escaped for HTML, with Markdown `code` spans and **bold** kept as such."""
+    escaped = html.escape(text, quote=True)
+    escaped = _CODE_SPAN.sub(r"<code>\1</code>", escaped)
+    return re.sub(r"\*\*([^*\n]+)\*\*", r"<strong>\1</strong>", escaped)
+
+
+def feedback_html(exercise: str, message: str) -> str:
+    """The HTML a notebook shows for feedback ``message`` ("Correct: …", "Not yet: …" or
+    "Not answered yet: …") on ``exercise``: styled, with every piece of text escaped."""
+    verdict, _, rest = message.partition(": ")
+    label, colour, background = _STYLES.get(verdict, _STYLES["Not yet"])
+    if verdict not in _STYLES:
+        rest = message
+    return (f'<div class="itc-lab-feedback" style="border-left: 4px solid {colour}; '
+            f"background: {background}; padding: 6px 10px; margin: 2px 0; "
+            f'line-height: 1.45"><strong style="color: {colour}">{html.escape(label)}</strong> '
+            f'<span style="opacity: 0.7">[{html.escape(exercise)}]</span> '
+            f"{_inline_html(rest)}</div>")
+
+
 @dataclass(frozen=True)
 class Feedback:
-    """The verdict on one answer; true when it passed, shown as one line in a notebook."""
+    """The verdict on one answer; true when it passed. A notebook shows it styled (HTML), and
+    as one line of plain text where HTML is not shown."""
 
     exercise: str
     passed: bool
@@ -154,6 +236,38 @@ class Feedback:
 
     def __repr__(self) -> str:
         return f"[{self.exercise}] {self.message}"
+
+    def _repr_html_(self) -> str:
+        return feedback_html(self.exercise, self.message)
+
+
+class Hint(str):
+    """One hint: the hint's text (a ``str``), shown in a notebook as formatted Markdown and as
+    plain text (without Markdown backticks) elsewhere."""
+
+    exercise: str
+    number: int
+    total: int
+
+    def __new__(cls, text: str, exercise: str = "", number: int = 1, total: int = 1) -> Hint:
+        self = super().__new__(cls, text)
+        self.exercise, self.number, self.total = exercise, number, total
+        return self
+
+    @property
+    def heading(self) -> str:
+        return f"Hint {self.number} of {self.total} ({self.exercise})"
+
+    def __repr__(self) -> str:
+        return f"{self.heading}: {self.replace('`', '')}"
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self))
+
+    def _repr_markdown_(self) -> str:
+        more = ("" if self.number >= self.total else
+                f' Next: `itc_lab.hint("{self.exercise}", {self.number + 1})`.')
+        return f"**💡 {self.heading}:** {self}{more}"
 
 
 @dataclass(frozen=True)
@@ -170,12 +284,14 @@ class Verdict:
     possible: int
     """The exercise's points (points)."""
     message: str
-    """The first failing check's message, or the success message."""
+    """The first failing check's message (or its mistake's), or the success message."""
+    answer: str = ""
+    """The answer checked, as ``repr()`` shows it ("" when not answered)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.exercise, "passed_visible": self.passed_visible,
                 "passed_all": self.passed_all, "points": self.points,
-                "possible": self.possible, "message": self.message}
+                "possible": self.possible, "message": self.message, "answer": self.answer}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -238,6 +354,15 @@ def _sets_my_answer(path: Path, label: str, source: str) -> None:
     raise _fail(path, msg)
 
 
+@functools.cache
+def _names_answer(expr: str) -> bool:
+    try:
+        tree = ast.parse(expr.strip(), mode="eval")
+    except SyntaxError:
+        return True
+    return any(isinstance(n, ast.Name) and n.id == "answer" for n in ast.walk(tree))
+
+
 def _check_table(path: Path, i: int, data: Any) -> ExerciseCheck:
     where = f"checks[{i}]."
     if not isinstance(data, dict):
@@ -262,6 +387,37 @@ def _check_table(path: Path, i: int, data: Any) -> ExerciseCheck:
         _success_code=_fstring(path, f"{where}success", success.strip()) if success else None)
 
 
+def _mistake_table(path: Path, i: int, data: Any) -> Mistake:
+    where = f"mistakes[{i}]."
+    if not isinstance(data, dict):
+        msg = (f"mistakes[{i}] must be a table ([[mistakes]] with answer = ... or expr = ..., "
+               "and message = ...).")
+        raise _fail(path, msg)
+    unknown = sorted(set(data) - set(_MISTAKE_FIELDS))
+    if unknown:
+        msg = (f"mistakes[{i}] has unknown field(s) {unknown}; a mistake has "
+               f"{', '.join(_MISTAKE_FIELDS)}.")
+        raise _fail(path, msg)
+    answer = _text(path, data, "answer", required=False, where=where).strip()
+    expr = _text(path, data, "expr", required=False, where=where).strip()
+    if bool(answer) == bool(expr):
+        msg = (f"mistakes[{i}] needs exactly one of 'answer' (an expression for the wrong "
+               "answer) and 'expr' (a condition on answer).")
+        raise _fail(path, msg)
+    example = _text(path, data, "example", required=False, where=where).strip()
+    if example and answer:
+        msg = (f"mistakes[{i}] has 'answer' and 'example': the answer is its own example; keep "
+               "'example' for a mistake given by 'expr'.")
+        raise _fail(path, msg)
+    message = _text(path, data, "message", where=where)
+    label = f"{where}answer" if answer else f"{where}expr"
+    return Mistake(message=message, answer=answer, expr=expr, example=example,
+                   _code=_compile(path, label, answer or expr, "eval"),
+                   _message_code=_fstring(path, f"{where}message", message.strip()),
+                   _example_code=(_compile(path, f"{where}example", example, "eval")
+                                  if example else None))
+
+
 def _read_exercise(path: Path, lessons: Iterable[str] | None = None) -> Exercise:
     try:
         with path.open("rb") as f:
@@ -269,6 +425,12 @@ def _read_exercise(path: Path, lessons: Iterable[str] | None = None) -> Exercise
     except tomllib.TOMLDecodeError as e:
         msg = f"this file is not valid TOML: {e}. Fix the syntax (see https://toml.io)."
         raise _fail(path, msg) from None
+    return _parse_exercise(data, path, lessons)
+
+
+def _parse_exercise(data: Mapping[str, Any], path: Path, lessons: Iterable[str] | None = None,
+                    *, embedded: bool = False) -> Exercise:
+    """An exercise from its parsed file; ``embedded``: from a notebook, without a solution."""
     unknown = sorted(set(data) - set(_FIELDS))
     if unknown:
         msg = f"unknown field(s) {unknown}; an exercise file has {', '.join(_FIELDS)}."
@@ -317,11 +479,12 @@ def _read_exercise(path: Path, lessons: Iterable[str] | None = None) -> Exercise
         raise _fail(path, msg)
     setup = _text(path, data, "setup", required=False)
     starter = _text(path, data, "starter")
-    solution = _text(path, data, "solution")
+    solution = _text(path, data, "solution", required=not embedded)
     for label, source in (("setup", setup), ("starter", starter), ("solution", solution)):
         _compile(path, label, source, "exec")
     _sets_my_answer(path, "starter", starter)
-    _sets_my_answer(path, "solution", solution)
+    if not embedded:
+        _sets_my_answer(path, "solution", solution)
     hints = data.get("hints", [])
     if not (isinstance(hints, list) and all(isinstance(h, str) and h.strip() for h in hints)):
         msg = "the field 'hints' must be a list of non-empty strings."
@@ -336,12 +499,23 @@ def _read_exercise(path: Path, lessons: Iterable[str] | None = None) -> Exercise
     if all(c.hidden for c in checks):
         msg = "every check is hidden; add at least one visible check (hidden = false)."
         raise _fail(path, msg)
+    raw_mistakes = data.get("mistakes", [])
+    if not isinstance(raw_mistakes, list):
+        msg = "the field 'mistakes' must be [[mistakes]] tables (answer or expr, and message)."
+        raise _fail(path, msg)
+    mistakes = tuple(_mistake_table(path, i, m) for i, m in enumerate(raw_mistakes))
+    tolerance = data.get("tolerance", DEFAULT_TOLERANCE)
+    if not (isinstance(tolerance, int | float) and not isinstance(tolerance, bool)
+            and 0 <= tolerance < 1):
+        msg = f"the field 'tolerance' must be a number from 0 to 1, e.g. 1e-6, not {tolerance!r}."
+        raise _fail(path, msg)
     return Exercise(
         id=ex_id, lesson=lesson, title=_text(path, data, "title").strip(), points=points,
         prompt=_text(path, data, "prompt").strip(), context=tuple(context),
         starter=starter.strip(), solution=solution.strip(), call=call.strip(),
         setup=setup.strip(), hints=tuple(h.strip() for h in hints), define=define.strip(),
-        checks=checks, path=path,
+        checks=checks, mistakes=mistakes, tolerance=float(tolerance),
+        path=None if embedded else path,
         _define_code=_compile(path, "define", define, "exec") if define.strip() else None)
 
 
@@ -477,11 +651,27 @@ def _stamp(folder: Path) -> tuple[Any, ...]:
 
 
 _CACHE: dict[tuple[Any, ...], dict[str, Exercise]] = {}
+_EMBEDDED: dict[str, Exercise] = {}
+
+
+def embed(definition: Mapping[str, Any]) -> str:
+    """Register an exercise carried by a notebook: its file's fields (the ``solution`` may be
+    left out, and is in built student notebooks), for this Python process. An exercise of the
+    same id in a pack always wins, so grading with ``--pack`` never uses a student's copy.
+    Returns the exercise's id."""
+    if not isinstance(definition, Mapping):
+        msg = f"embed() takes an exercise's fields as a dict, not {type(definition).__name__}."
+        raise ExercisePackError(msg)
+    where = Path(f"<exercise {definition.get('id', '?')} embedded in this notebook>")
+    ex = _parse_exercise(dict(definition), where, embedded=True)
+    _EMBEDDED[ex.id] = ex
+    return ex.id
 
 
 def catalog(extra: Iterable[str | os.PathLike[str]] = ()) -> dict[str, Exercise]:
-    """All exercises of every pack (see :func:`pack_dirs`), by id. Files are re-read when they
-    change. Introduced in lesson 00."""
+    """All exercises of every pack (see :func:`pack_dirs`), by id, then those embedded in the
+    notebook (:func:`embed`) that no pack defines. Files are re-read when they change.
+    Introduced in lesson 00."""
     folders = pack_dirs(extra)
     key = tuple((str(f), _stamp(f)) for f in folders)
     if key not in _CACHE:
@@ -491,7 +681,10 @@ def catalog(extra: Iterable[str | os.PathLike[str]] = ()) -> dict[str, Exercise]
                 _add(found, ex)
         _CACHE.clear()
         _CACHE[key] = found
-    return dict(_CACHE[key])
+    known = dict(_CACHE[key])
+    for ex_id, ex in _EMBEDDED.items():
+        known.setdefault(ex_id, ex)
+    return known
 
 
 def get_exercise(exercise_id: str) -> Exercise:
@@ -511,15 +704,17 @@ def get_exercise(exercise_id: str) -> Exercise:
 
 
 def _is_number(x: Any) -> bool:
-    return isinstance(x, int | float | Fraction) and not isinstance(x, bool) and math.isfinite(x)
+    return (isinstance(x, numbers.Real) and not isinstance(x, bool)
+            and math.isfinite(float(x)))
 
 
 def _is_whole(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
+    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
 
 
-def _close(a: Any, b: float, tol: float = 1e-6) -> bool:
-    return _is_number(a) and math.isclose(float(a), float(b), rel_tol=tol, abs_tol=tol)
+def _close(a: Any, b: Any, tol: float = DEFAULT_TOLERANCE) -> bool:
+    return (_is_number(a) and _is_number(b)
+            and math.isclose(float(a), float(b), rel_tol=tol, abs_tol=tol))
 
 
 @functools.cache
@@ -540,10 +735,10 @@ def _helpers() -> dict[str, Any]:
 
 def check_namespace() -> dict[str, Any]:
     """The names every check expression can use besides ``answer`` and the context: ``math``,
-    ``Fraction``, ``Counter``, ``itertools``, ``statistics``; ``is_number(x)`` (int, float or
-    Fraction, not bool, finite), ``is_whole(x)``, ``close(a, b, tol=1e-6)``; the functions of
-    :mod:`itc_lab.analysis`; ``check_expression`` (Game of 24); ``score_text`` and
-    ``feedback_from_checks`` (constrained writing)."""
+    ``Fraction``, ``Counter``, ``itertools``, ``statistics``; ``is_number(x)`` (a real number,
+    not bool, finite), ``is_whole(x)``, ``close(a, b, tol=...)`` (``tol`` defaults to the
+    exercise's ``tolerance``); the functions of :mod:`itc_lab.analysis`; ``check_expression``
+    (Game of 24); ``score_text`` and ``feedback_from_checks`` (constrained writing)."""
     return dict(_helpers())
 
 
@@ -556,34 +751,98 @@ def _show(code: CodeType | None, ns: dict[str, Any], fallback: str) -> str:
         return fallback
 
 
-def _run(ex: Exercise, answer: Any, context: Sequence[Any], hidden: bool
-         ) -> tuple[bool, str, bool, str]:
-    """(passed visible, visible message, passed all, first failing message overall)."""
-    ns: dict[str, Any] = {"__builtins__": builtins, **_helpers()}
+def _namespace(ex: Exercise, answer: Any, context: Sequence[Any]) -> dict[str, Any]:
+    ns: dict[str, Any] = {"__builtins__": builtins, **_helpers(), "close": _closer(ex.tolerance)}
     ns.update(zip(ex.context, context, strict=True))
     ns["answer"] = answer
+    return ns
+
+
+def mistake_examples(exercise_id: str, *context: Any) -> list[tuple[Mistake, Any]]:
+    """Each mistake of an exercise with the wrong answer it stands for in this context (its
+    ``answer``, or its ``example``), for trying the feedback: ``check(ID, wrong, *context)``
+    should give the mistake's message. Mistakes whose answer cannot be computed here are left
+    out."""
+    ex = get_exercise(exercise_id)
+    _arity(ex, context)
+    ns = _namespace(ex, None, context)
+    if ex._define_code is not None:
+        # a definition may need an answer; the examples that do not need it still work
+        with contextlib.suppress(Exception):
+            exec(ex._define_code, ns)
+    found = []
+    for m in ex.mistakes:
+        code = m._code if m.answer else m._example_code
+        if code is None:
+            continue
+        try:
+            found.append((m, eval(code, ns)))
+        except Exception:
+            continue
+    return found
+
+
+def _closer(tolerance: float) -> Any:
+    """``close(a, b, tol=None)`` with the exercise's tolerance as the default."""
+    def close(a: Any, b: Any, tol: float | None = None) -> bool:
+        return _close(a, b, tolerance if tol is None else tol)
+
+    return close
+
+
+def _same(answer: Any, wrong: Any, tol: float) -> bool:
+    """The grading rule, shared by the checks' ``close`` and the mistakes: numbers within the
+    tolerance, anything else equal."""
+    if _is_number(answer) and _is_number(wrong):
+        return _close(answer, wrong, tol)
+    if _is_number(answer) != _is_number(wrong):
+        return False
+    try:
+        return bool(answer == wrong)
+    except Exception:
+        return False
+
+
+def _mistake(ex: Exercise, ns: dict[str, Any]) -> str | None:
+    """The message of the first mistake the answer matches, if any."""
+    for m in ex.mistakes:
+        assert m._code is not None
+        try:
+            value = eval(m._code, ns)
+            hit = _same(ns["answer"], value, ex.tolerance) if m.answer else bool(value)
+        except Exception:
+            continue
+        if hit:
+            return _show(m._message_code, ns, m.message)
+    return None
+
+
+def _run(ex: Exercise, answer: Any, context: Sequence[Any]) -> tuple[bool, bool, str, bool]:
+    """(passed the visible checks, passed every check, message, whether the message is a
+    hidden check's own). The message is the success message, or the first failing check's, or
+    instead the message of the first mistake the answer matches."""
+    ns = _namespace(ex, answer, context)
     if ex._define_code is not None:
         try:
             exec(ex._define_code, ns)
         except Exception as e:
-            why = f"could not check this answer ({type(e).__name__}: {e})"
-            return False, why, False, why
+            return False, False, f"could not check this answer ({type(e).__name__}: {e})", False
     success = "all checks pass."
     for chk in ex.checks:
         if chk.hidden:
             continue
         ok, why = _one(chk, ns)
         if not ok:
-            return False, why, False, why
+            return False, False, (chk.about_answer and _mistake(ex, ns)) or why, False
         if chk._success_code is not None:
             success = _show(chk._success_code, ns, chk.success)
-    if hidden:
-        for chk in ex.checks:
-            if chk.hidden:
-                ok, why = _one(chk, ns)
-                if not ok:
-                    return True, success, False, why
-    return True, success, hidden, success
+    for chk in ex.checks:
+        if chk.hidden:
+            ok, why = _one(chk, ns)
+            if not ok:
+                mistake = _mistake(ex, ns) if chk.about_answer else None
+                return True, False, mistake or why, mistake is None
+    return True, True, success, False
 
 
 def _one(chk: ExerciseCheck, ns: dict[str, Any]) -> tuple[bool, str]:
@@ -605,28 +864,38 @@ def _arity(ex: Exercise, context: Sequence[Any]) -> None:
         raise TypeError(msg)
 
 
-def _verdict(exercise_id: str, answer: Any, context: Sequence[Any], hidden: bool
-             ) -> tuple[Feedback, Verdict]:
+def _verdict(exercise_id: str, answer: Any, context: Sequence[Any]) -> tuple[Feedback, Verdict]:
+    """The feedback a notebook shows and the verdict grading records: one rule, one verdict.
+    They differ only in the message of a failing hidden check, which the notebook replaces."""
     ex = get_exercise(exercise_id)
     _arity(ex, context)
     if answer is None or answer is ...:
         why = f"Not answered yet: {ex.summary}"
         return Feedback(ex.id, False, why), Verdict(ex.id, False, False, 0, ex.points, why)
-    ok, visible, ok_all, overall = _run(ex, answer, context, hidden)
-    prefix = "Correct" if ok else "Not yet"
-    feedback = Feedback(ex.id, ok, f"{prefix}: {visible}")
-    overall_prefix = "Correct" if ok_all else "Not yet"
-    verdict = Verdict(ex.id, ok, ok_all, ex.points if ok_all else 0, ex.points,
-                      f"{overall_prefix}: {overall}")
+    ok_visible, ok_all, message, secret = _run(ex, answer, context)
+    prefix = "Correct" if ok_all else "Not yet"
+    feedback = Feedback(ex.id, ok_all, f"{prefix}: {_HIDDEN_MESSAGE if secret else message}")
+    verdict = Verdict(ex.id, ok_visible, ok_all, ex.points if ok_all else 0, ex.points,
+                      f"{prefix}: {message}", _answer_repr(answer))
     return feedback, verdict
+
+
+def _answer_repr(answer: Any) -> str:
+    if answer is None or answer is ...:
+        return ""
+    try:
+        return repr(answer)
+    except Exception as e:
+        return f"<{type(answer).__name__}: repr failed ({type(e).__name__})>"
 
 
 def check(exercise_id: str, answer: Any, *context: Any) -> Feedback:
     """Check an answer and say why. Never raises for a wrong or missing answer: ``None`` means
-    "not answered yet". The visible checks run in order; the first that fails gives the
-    message. Introduced in lesson 00."""
+    "not answered yet". Every check runs (hidden ones too), so "Correct" here means full points
+    when grading; the first that fails gives the message, or the exercise's matching mistake
+    does. Introduced in lesson 00."""
+    feedback, verdict = _verdict(exercise_id, answer, context)
     report = os.environ.get(GRADE_REPORT_ENV)
-    feedback, verdict = _verdict(exercise_id, answer, context, hidden=bool(report))
     if report:
         with open(report, "a", encoding="utf-8") as f:
             f.write(json.dumps(verdict.to_dict(), ensure_ascii=False) + "\n")
@@ -634,8 +903,9 @@ def check(exercise_id: str, answer: Any, *context: Any) -> Feedback:
 
 
 def grade_answer(exercise_id: str, answer: Any, *context: Any) -> Verdict:
-    """Check an answer against every check, hidden ones included, and score it."""
-    return _verdict(exercise_id, answer, context, hidden=True)[1]
+    """Check an answer against every check, hidden ones included, and score it: the same rule
+    and verdict as :func:`check`."""
+    return _verdict(exercise_id, answer, context)[1]
 
 
 def require(exercise_id: str, answer: Any, *context: Any) -> Verdict:
@@ -648,8 +918,9 @@ def require(exercise_id: str, answer: Any, *context: Any) -> Verdict:
     return verdict
 
 
-def hint(exercise_id: str, n: int = 1) -> str:
-    """The ``n``-th hint (from 1) of an exercise. Introduced in lesson 00."""
+def hint(exercise_id: str, n: int = 1) -> Hint:
+    """The ``n``-th hint (from 1) of an exercise: a ``str`` that a notebook shows as formatted
+    text. Introduced in lesson 00."""
     ex = get_exercise(exercise_id)
     if not ex.hints:
         msg = f"Exercise {ex.id!r} has no hints; reread its prompt: {ex.summary}"
@@ -658,5 +929,5 @@ def hint(exercise_id: str, n: int = 1) -> str:
         msg = (f"Exercise {ex.id!r} has {len(ex.hints)} hint(s); ask for "
                f"hint({ex.id!r}, n) with n from 1 to {len(ex.hints)}, not {n!r}.")
         raise ValueError(msg)
-    return ex.hints[n - 1]
+    return Hint(ex.hints[n - 1], ex.id, n, len(ex.hints))
 
