@@ -24,6 +24,7 @@ __all__ = [
     "safe_value",
     "series_field",
     "static_chart",
+    "svg_img_html",
     "too_many_rows",
     "use_offline_renderer",
     "widget_with_static_renderer",
@@ -229,10 +230,25 @@ def _convert(spec: dict[str, Any], mime: str) -> Any:
     raise AssertionError("unreachable")
 
 
+def svg_img_html(svg: str, alt: str) -> str:
+    """``<img class="itc-chart" src="data:image/svg+xml;base64,…" alt="…">``: an SVG as HTML.
+
+    JupyterLab draws an ``image/svg+xml`` output only in a trusted notebook, and a lesson from
+    a clone or a download is not trusted until it runs; its HTML sanitizer keeps an image with
+    a ``data:`` source, and nothing inside an image can run. ``alt`` is escaped."""
+    import base64
+    import html
+
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return (f'<img class="itc-chart" alt="{html.escape(alt, quote=True)}" '
+            f'src="data:image/svg+xml;base64,{data}">')
+
+
 def widget_with_static_renderer(spec: dict[str, Any],
                                 **metadata: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """Altair renderer: the ``jupyter`` renderer's widget view (offline Vega), plus a static
-    SVG of the same chart (``static_chart``) and a short ``text/plain`` (``chart_summary``).
+    SVG of the same chart (``static_chart``), the same SVG as an HTML image (``svg_img_html``,
+    for untrusted notebooks in JupyterLab) and a short ``text/plain`` (``chart_summary``).
 
     Live JupyterLab shows the widget (its renderer ranks first); nbconvert, GitHub and a stored
     lesson opened without a kernel show the SVG. The output metadata marks it as a chart
@@ -249,6 +265,8 @@ def widget_with_static_renderer(spec: dict[str, Any],
     data.update(static)
     kind = "SVG" if "image/svg+xml" in static else "PNG" if static else None
     data["text/plain"] = chart_summary(spec, kind)
+    if "image/svg+xml" in static:
+        data["text/html"] = svg_img_html(static["image/svg+xml"], data["text/plain"])
     meta = dict(meta or {})
     meta["itc_lab"] = {"figure": "chart"}
     return data, meta
