@@ -16,6 +16,8 @@ from typing import Any, Literal
 from ._checks import known_fields
 
 __all__ = [
+    "MAX_SEED",
+    "MAX_TOKENS",
     "Alternative",
     "Completion",
     "CostModel",
@@ -29,8 +31,20 @@ __all__ = [
 Role = Literal["system", "user", "assistant"]
 _ROLES = ("system", "user", "assistant")
 
+MAX_SEED = 2**32 - 1
+"""The largest seed: llama.cpp (the embedded engine, Ollama, llama-server) keeps 32 bits of a seed,
+so seed 2**32 + i would silently give seed i's text."""
+MAX_TOKENS = 1_000_000
+"""The largest ``max_tokens`` a request may ask for (servers cap it lower: the embedded engine
+holds 2048 tokens of prompt and answer per slot)."""
 
 
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 @dataclass(frozen=True)
 class Message:
@@ -70,11 +84,12 @@ class Request:
     top_k: int = 40
     """Sample among the k most likely tokens; 0 means no limit (40 is Ollama's default too)."""
     max_tokens: int = 256
-    """Most tokens to generate (tokens)."""
+    """Most tokens to generate (tokens), from 1 to ``MAX_TOKENS`` (1,000,000)."""
     stop: tuple[str, ...] = ()
-    """Strings that end generation; they are not part of the returned text."""
+    """Strings that end generation (non-empty); they are not part of the returned text."""
     seed: int = 0
-    """Seed of sample 0; sample i of ``generate(request, n)`` uses ``seed + i``."""
+    """Seed of sample 0, from 0 to ``MAX_SEED`` (2**32 - 1); sample i of ``generate(request, n)``
+    uses ``seed + i``, so ``seed + n - 1`` must not pass ``MAX_SEED`` either."""
     top_logprobs: int = 0
     """Alternatives to return per position with their logprobs (0-20). 0: no logprobs at all;
     1: the chosen token's logprob only; 5: the chosen token and the 4 runners-up."""
@@ -93,26 +108,29 @@ class Request:
                 msg = "messages is empty: give at least one {'role': 'user', 'content': ...}."
                 raise ValueError(msg)
             object.__setattr__(self, "messages", turns)
-        if isinstance(self.stop, str):
-            object.__setattr__(self, "stop", (self.stop,))
-        else:
-            object.__setattr__(self, "stop", tuple(self.stop))
-        if not (isinstance(self.temperature, int | float) and 0 <= self.temperature <= 5):
+        if self.prompt is not None and not isinstance(self.prompt, str):
+            msg = f"prompt must be a string, not {type(self.prompt).__name__}."
+            raise ValueError(msg)
+        object.__setattr__(self, "stop", _stop_strings(self.stop))
+        if not (_number(self.temperature) and 0 <= self.temperature <= 5):
             msg = f"temperature must be a number from 0 to 5, not {self.temperature!r}."
             raise ValueError(msg)
-        if not (0 < self.top_p <= 1):
-            msg = f"top_p must be in (0, 1], not {self.top_p!r}."
+        if not (_number(self.top_p) and 0 < self.top_p <= 1):
+            msg = f"top_p must be a number in (0, 1], not {self.top_p!r}."
             raise ValueError(msg)
-        if not (isinstance(self.top_k, int) and self.top_k >= 0):
+        if not (_whole(self.top_k) and self.top_k >= 0):
             msg = f"top_k must be a whole number >= 0 (0 = no limit), not {self.top_k!r}."
             raise ValueError(msg)
-        if not (isinstance(self.max_tokens, int) and self.max_tokens >= 1):
-            msg = f"max_tokens must be a whole number >= 1, not {self.max_tokens!r}."
+        if not (_whole(self.max_tokens) and 1 <= self.max_tokens <= MAX_TOKENS):
+            msg = (f"max_tokens must be a whole number from 1 to {MAX_TOKENS:,} (the most tokens "
+                   f"to generate), not {self.max_tokens!r}.")
             raise ValueError(msg)
-        if not (isinstance(self.seed, int) and self.seed >= 0):
-            msg = f"seed must be a whole number >= 0, not {self.seed!r}."
+        if not (_whole(self.seed) and 0 <= self.seed <= MAX_SEED):
+            msg = (f"seed must be a whole number from 0 to {MAX_SEED:,} (2**32 - 1), not "
+                   f"{self.seed!r}: the engines keep 32 bits of a seed, so a larger one would "
+                   "silently give a smaller seed's text.")
             raise ValueError(msg)
-        if not (isinstance(self.top_logprobs, int) and 0 <= self.top_logprobs <= 20):
+        if not (_whole(self.top_logprobs) and 0 <= self.top_logprobs <= 20):
             msg = f"top_logprobs must be a whole number from 0 to 20, not {self.top_logprobs!r}."
             raise ValueError(msg)
 
@@ -167,6 +185,26 @@ class Request:
             text = text[: width - 1] + "…"
         return (f"model={self.model!r} prompt={text!r} temperature={self.temperature} "
                 f"seed={self.seed} max_tokens={self.max_tokens}")
+
+
+def _stop_strings(stop: object) -> tuple[str, ...]:
+    """``stop`` as a tuple of non-empty strings (one string, or any sequence of them)."""
+    if stop is None:
+        return ()
+    items = (stop,) if isinstance(stop, str) else stop
+    if not isinstance(items, Iterable) or isinstance(items, Mapping | bytes):
+        msg = f"stop must be a string or a list of strings, not {type(stop).__name__}."
+        raise ValueError(msg)
+    out = tuple(items)
+    for i, s in enumerate(out):
+        if not isinstance(s, str):
+            msg = f"stop strings must be strings; stop[{i}] is {s!r} ({type(s).__name__})."
+            raise ValueError(msg)
+        if not s:
+            msg = (f"stop[{i}] is the empty string, which would end every sample before its first "
+                   "token: leave it out.")
+            raise ValueError(msg)
+    return out
 
 
 @dataclass(frozen=True)

@@ -98,3 +98,61 @@ def test_usage_totals_and_cost():
 def test_cost_model_rejects_negative_prices():
     with pytest.raises(ValueError, match="per million"):
         CostModel(prompt_price=-1)
+
+
+# -- validation: every bad field is a ValueError naming it -----------------------------------------
+
+@pytest.mark.parametrize("kwargs, words", [
+    # a huge max_tokens used to reach the engine and silently give 1 token
+    ({"max_tokens": 2**63}, r"max_tokens must be a whole number from 1 to 1,000,000"),
+    ({"max_tokens": 1_000_001}, r"max_tokens .* 1,000,000"),
+    ({"max_tokens": 8.0}, "max_tokens"),
+    ({"max_tokens": True}, "max_tokens"),
+    # a string used to raise a raw TypeError from the comparison
+    ({"top_p": "0.5"}, r"top_p must be a number in \(0, 1\], not '0.5'"),
+    ({"top_p": None}, "top_p"),
+    ({"temperature": "0.7"}, "temperature"),
+    ({"top_k": 4.5}, "top_k"),
+    # an empty stop string used to empty every sample; None used to be accepted
+    ({"stop": [""]}, "stop\\[0\\] is the empty string"),
+    ({"stop": ["\n", ""]}, "stop\\[1\\] is the empty string"),
+    ({"stop": [None]}, r"stop\[0\] is None"),
+    ({"stop": ["\n", 3]}, r"stop\[1\] is 3 \(int\)"),
+    ({"stop": 3}, "stop must be a string or a list of strings"),
+    ({"stop": {"a": 1}}, "stop must be a string or a list of strings"),
+    ({"prompt": 42}, "prompt must be a string"),
+])
+def test_bad_fields_are_value_errors_naming_the_field(kwargs, words):
+    kwargs = {"prompt": "x", **kwargs}
+    with pytest.raises(ValueError, match=words):
+        Request(**kwargs)
+
+
+def test_limits_themselves_are_accepted():
+    from itc_lab.types import MAX_SEED, MAX_TOKENS
+
+    assert Request(prompt="x", max_tokens=MAX_TOKENS).max_tokens == 1_000_000
+    assert Request(prompt="x", seed=MAX_SEED).seed == 2**32 - 1
+    assert Request(prompt="x", stop=None).stop == ()
+    assert Request(prompt="x", stop=["\n", "Q:"]).stop == ("\n", "Q:")
+
+
+# -- seeds: the engines keep 32 bits, so larger seeds are refused, not wrapped ---------------------
+
+@pytest.mark.parametrize("seed", [2**32, 2**32 + 5, 2**63, 2**64 + 1])
+def test_seeds_past_32_bits_are_refused(seed):
+    # seed 2**32 + i used to give exactly seed i's text on the embedded engine, and every seed
+    # from 2**63 up seed 0's
+    with pytest.raises(ValueError, match=r"seed must be a whole number from 0 to 4,294,967,295"):
+        Request(prompt="x", seed=seed)
+    with pytest.raises(ValueError, match="seed"):
+        Request(prompt="x").with_seed(seed)
+
+
+def test_the_seeds_of_a_batch_must_fit_too():
+    from itc_lab.backends.base import seeds_of
+    from itc_lab.types import MAX_SEED
+
+    assert seeds_of(Request(prompt="x", seed=MAX_SEED - 7), 8)[-1] == MAX_SEED
+    with pytest.raises(ValueError, match=r"needs seeds up to 4294967296.*at most 4,294,967,287"):
+        seeds_of(Request(prompt="x", seed=MAX_SEED - 7), 9)

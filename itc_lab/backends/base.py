@@ -4,27 +4,55 @@
 ``request.seed + i``, so samples differ from each other and reproduce run after run. Live backends
 also offer ``await backend.agenerate(request, n)`` for async code such as a Jupyter cell (the
 kernel's event loop keeps running while the samples are out). Introduced in lesson 00.
+
+Live backends talk HTTP through :func:`cuttable_client`, whose requests can be cut short: each
+request has an overall deadline (:func:`request_deadline`, sized to its ``max_tokens``), so a
+server that trickles bytes cannot hold a call forever, and interrupting ``generate`` (Ctrl-C, a
+kernel interrupt) cancels the samples not yet sent and cuts the ones in flight
+(:class:`CancelScope`) instead of waiting for them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
+import math
+import socket
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from ..types import Completion, Request
+import httpcore
+import httpx
+
+from ..types import MAX_SEED, Completion, Request
 
 __all__ = [
+    "MISSING",
     "Backend",
+    "CancelScope",
     "LiveBackend",
+    "MalformedReply",
     "OnResult",
+    "RequestDeadline",
     "check_concurrency",
     "check_n",
+    "cuttable_client",
+    "fan_out",
     "generate_async",
+    "reply_count",
+    "reply_list",
+    "reply_number",
+    "reply_object",
+    "reply_text",
+    "request_deadline",
     "seeds_of",
 ]
+
+T = TypeVar("T")
 
 OnResult = Callable[[Completion], None]
 """Called once per completion as soon as it is complete (from a worker thread in ``generate``,
@@ -62,8 +90,15 @@ def check_n(n: int) -> None:
 
 
 def seeds_of(request: Request, n: int) -> list[int]:
-    """The seeds of ``generate(request, n)``: sample i uses ``request.seed + i``."""
+    """The seeds of ``generate(request, n)``: sample i uses ``request.seed + i``; the last one must
+    not pass ``MAX_SEED`` (the engines keep 32 bits of a seed)."""
     check_n(n)
+    if request.seed + n - 1 > MAX_SEED:
+        msg = (f"seed {request.seed} with n={n} needs seeds up to {request.seed + n - 1}, past "
+               f"the largest seed {MAX_SEED:,} (2**32 - 1): the engines keep 32 bits of a seed, "
+               f"so those samples would repeat seeds 0, 1, ... Use a seed of at most "
+               f"{MAX_SEED - n + 1:,}.")
+        raise ValueError(msg)
     return [request.seed + i for i in range(n)]
 
 
@@ -80,12 +115,23 @@ class LiveBackend:
     """Shared fan-out: the n samples go out concurrently, at most ``concurrency`` at a time.
 
     Subclasses implement :meth:`_sample`, one request with one seed. Completed samples are handed to
-    ``on_result`` as they arrive, so a failure in sample 5 never loses samples 0-4.
+    ``on_result`` as they arrive, so a failure in sample 5 never loses samples 0-4. Interrupting
+    the call (KeyboardInterrupt) drops the samples not yet sent and cuts the requests in flight
+    (see :func:`fan_out`): it returns at once, not when the batch would have ended.
+
+    Each request has an overall deadline, :meth:`deadline_for`: ``deadline_s`` seconds if set,
+    else ``deadline_base_s + max_tokens × seconds_per_token`` (× the samples in the request).
     """
 
     name = "live"
     model = ""
     concurrency = 1
+    deadline_s: float | None = None
+    """Fixed seconds one request may take from start to end (``None``: sized to the request)."""
+    deadline_base_s: float = 300.0
+    """The part of a request's deadline that does not grow with ``max_tokens`` (seconds)."""
+    seconds_per_token: float = 1.0
+    """The part that does: seconds allowed per token of ``max_tokens`` and sample."""
 
     def _sample(self, request: Request) -> Completion:
         raise NotImplementedError
@@ -97,6 +143,21 @@ class LiveBackend:
         """The request with this backend's default model filled in."""
         return request if request.model else request.with_model(self.model)
 
+    def deadline_for(self, request: Request, n: int = 1) -> float:
+        """The most seconds one server request for ``n`` samples of ``request`` may take."""
+        if self.deadline_s is not None:
+            return self.deadline_s
+        return self.deadline_base_s + request.max_tokens * self.seconds_per_token * n
+
+    def deadline_text(self, request: Request, n: int = 1) -> str:
+        """How the deadline of :meth:`deadline_for` was reached, for error messages."""
+        seconds = self.deadline_for(request, n)
+        if self.deadline_s is not None:
+            return f"{seconds:g} s (deadline_s)"
+        per = f" × {n} samples" if n > 1 else ""
+        return (f"{seconds:g} s ({self.deadline_base_s:g} s + {request.max_tokens} tokens × "
+                f"{self.seconds_per_token:g} s{per})")
+
     def generate(self, request: Request, n: int = 1, *,
                  on_result: OnResult | None = None) -> list[Completion]:
         return self.generate_seeds(request, seeds_of(request, n), on_result=on_result)
@@ -104,45 +165,33 @@ class LiveBackend:
     def generate_seeds(self, request: Request, seeds: Sequence[int], *,
                        on_result: OnResult | None = None) -> list[Completion]:
         request = self.resolve(request)
-        seeds = list(seeds)
-        if not seeds:
+        # every seed is checked before anything is sent
+        requests = [request.with_seed(s) for s in seeds]
+        if not requests:
             return []
-        self._before_batch(len(seeds))
-        if len(seeds) == 1 or self.concurrency <= 1:
+        self._before_batch(len(requests))
+        if len(requests) == 1 or self.concurrency <= 1:
+            # in this thread: an interrupt reaches the request in flight directly
             out = []
-            for s in seeds:
-                c = self._sample(request.with_seed(s))
+            for r in requests:
+                c = self._sample(r)
                 if on_result:
                     on_result(c)
                 out.append(c)
             return out
         lock = threading.Lock()
-        stop = threading.Event()
+        scope = CancelScope()
 
-        def one(seed: int) -> Completion:
-            if stop.is_set():  # an earlier sample failed: this one is never sent
-                raise _Skipped
-            try:
-                c = self._sample(request.with_seed(seed))
-                if on_result:
-                    with lock:
+        def one(r: Request) -> Completion:
+            c = self._sample(r)
+            if on_result:
+                with lock:
+                    if not scope.cancelled:
                         on_result(c)
-            except BaseException:
-                # set by the failing worker itself, before it can take the next seed
-                stop.set()
-                raise
             return c
 
-        workers = min(self.concurrency, len(seeds))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"itc-{self.name}") as ex:
-            futures: list[Future[Completion]] = [ex.submit(one, s) for s in seeds]
-            done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-            if any(f.exception() is not None for f in done):
-                for f in pending:
-                    f.cancel()
-                wait(futures)  # let running samples finish so their on_result still fires
-                raise _first_error(futures)
-            return [f.result() for f in futures]
+        jobs = [functools.partial(one, r) for r in requests]
+        return fan_out(jobs, min(self.concurrency, len(jobs)), f"itc-{self.name}", scope)
 
     def _before_batch(self, n: int) -> None:
         """Hook: make sure the engine is up before fanning out."""
@@ -159,9 +208,7 @@ class LiveBackend:
         already handed to ``on_result`` are whole, the ones in flight finish in the background
         and are dropped.
         """
-        check_n(n)
-        return await self.agenerate_seeds(request, [request.seed + i for i in range(n)],
-                                          on_result=on_result)
+        return await self.agenerate_seeds(request, seeds_of(request, n), on_result=on_result)
 
     async def agenerate_seeds(self, request: Request, seeds: Sequence[int], *,
                               on_result: OnResult | None = None) -> list[Completion]:
@@ -184,32 +231,34 @@ class LiveBackend:
         threads, which would quietly cap a larger ``concurrency``.
         """
         request = self.resolve(request)
-        seeds = list(seeds)
-        if not seeds:
+        requests = [request.with_seed(s) for s in seeds]  # every seed checked before sending
+        if not requests:
             return []
         loop = asyncio.get_running_loop()
-        workers = max(1, min(self.concurrency, len(seeds)))
+        workers = max(1, min(self.concurrency, len(requests)))
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"itc-{self.name}-async")
         jobs: list[Future[Completion]] = []
         waiting: list[asyncio.Future[Completion]] = []
         stop = threading.Event()
+        scope = CancelScope()
 
         def one(r: Request) -> Completion:
             if stop.is_set():  # a sample failed or the call was cancelled: never sent
                 raise _Skipped
             try:
-                return self._sample(r)
+                with scope.bind():
+                    return self._sample(r)
             except BaseException:
                 stop.set()  # by the failing worker itself, before it takes the next seed
                 raise
 
         try:
-            await loop.run_in_executor(pool, self._before_batch, len(seeds))
+            await loop.run_in_executor(pool, self._before_batch, len(requests))
             # submitted in seed order, so requests go out in seed order as workers free up
-            jobs = [pool.submit(one, request.with_seed(s)) for s in seeds]
+            jobs = [pool.submit(one, r) for r in requests]
             waiting = [asyncio.wrap_future(job, loop=loop) for job in jobs]
             position = {id(f): i for i, f in enumerate(waiting)}
-            results: list[Completion | None] = [None] * len(seeds)
+            results: list[Completion | None] = [None] * len(requests)
             error: BaseException | None = None
             pending: set[asyncio.Future[Completion]] = set(waiting)
             while pending:
@@ -241,9 +290,10 @@ class LiveBackend:
                 raise error
             return [c for c in results if c is not None]
         finally:
-            # on cancellation (or an error in on_result): nothing more is sent or delivered;
-            # samples already in a worker thread finish there and are dropped
+            # on cancellation (or an error in on_result): nothing more is sent or delivered,
+            # and the requests in flight are cut (after a normal end none is left)
             stop.set()
+            scope.cancel()
             for f in waiting:
                 f.cancel()
             pool.shutdown(wait=False, cancel_futures=True)
@@ -257,7 +307,7 @@ class _Skipped(Exception):
     """A sample not sent because another one had failed."""
 
 
-def _first_error(futures: Sequence[Future[Completion]]) -> BaseException:
+def _first_error(futures: Sequence[Future[Any]]) -> BaseException:
     """The first real failure in seed order (not a sample skipped because of it)."""
     for f in futures:
         if f.cancelled():
@@ -319,10 +369,308 @@ async def generate_async(backend: Backend, request: Request, n: int = 1, *,
     """``await`` any backend: its own ``agenerate`` if it has one (live backends), else its
     ``generate`` in a worker thread (recordings). ``on_result`` runs in the event loop's thread.
     """
-    check_n(n)
+    seeds = seeds_of(request, n)
     native = getattr(backend, "agenerate", None)
     if native is not None:
         out: list[Completion] = await native(request, n, on_result=on_result)
         return out
-    seeds = [request.seed + i for i in range(n)]
     return await _in_thread(backend.generate_seeds, request, seeds, on_result)
+
+
+# -- cutting requests short ------------------------------------------------------------------------
+# A worker thread's HTTP request cannot be stopped from another thread by closing its client: a
+# thread blocked in recv() on Linux stays blocked when the socket is closed under it. Shutting the
+# socket down wakes it at once. So the clients of the live backends wrap their connections
+# (``cuttable_client``): every read, write and connect first checks the calling thread's
+# CancelScope and RequestDeadline, registers its socket with the scope while it waits, and waits
+# no longer than the deadline.
+
+_local = threading.local()
+"""Per thread: ``scope`` (CancelScope | None) and ``deadline`` (RequestDeadline | None)."""
+
+
+class CancelScope:
+    """The HTTP requests of one call's worker threads, so that the call can cut them.
+
+    A worker runs its requests inside ``with scope.bind():`` on a client from
+    :func:`cuttable_client`. :meth:`cancel`, from any thread, shuts down the sockets those workers
+    are waiting on and makes their next read, write or connect fail at once (``httpx.ReadError``
+    and friends), so a request in flight ends within milliseconds; the server sees the connection
+    close (llama.cpp then stops generating for it).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: dict[int, socket.socket] = {}
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            waiting = list(self._waiting.values())
+        for sock in waiting:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    @contextlib.contextmanager
+    def bind(self) -> Iterator[CancelScope]:
+        """Run this thread's requests under this scope."""
+        before = getattr(_local, "scope", None)
+        _local.scope = self
+        try:
+            yield self
+        finally:
+            _local.scope = before
+
+    def enter(self, sock: socket.socket | None) -> bool:
+        """Register a socket this thread is about to wait on; False once cancelled."""
+        with self._lock:
+            if self.cancelled:
+                return False
+            if sock is not None:
+                self._waiting[id(sock)] = sock
+            return True
+
+    def leave(self, sock: socket.socket | None) -> None:
+        if sock is not None:
+            with self._lock:
+                self._waiting.pop(id(sock), None)
+
+
+class RequestDeadline:
+    """When one request must be over (``time.monotonic`` seconds); ``passed`` once it cut one."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = math.inf if seconds is None else float(seconds)
+        self.at = time.monotonic() + self.seconds
+        self.passed = False
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+
+@contextlib.contextmanager
+def request_deadline(seconds: float | None) -> Iterator[RequestDeadline]:
+    """The requests this thread makes inside the block (on a :func:`cuttable_client`) end by
+    ``seconds`` from now (``None``: no deadline): a read that would wait past it times out
+    (``httpx.ReadTimeout``), and ``deadline.passed`` tells that timeout from a server that went
+    quiet for the client's own timeout."""
+    before = getattr(_local, "deadline", None)
+    deadline = RequestDeadline(seconds)
+    _local.deadline = deadline
+    try:
+        yield deadline
+    finally:
+        _local.deadline = before
+
+
+@contextlib.contextmanager
+def _watched(sock: socket.socket | None, timeout: float | None,
+             timed_out: type[Exception], broken: type[Exception]) -> Iterator[float | None]:
+    """One socket operation of this thread: its timeout cut to the deadline, its socket
+    registered with the scope while it waits."""
+    scope: CancelScope | None = getattr(_local, "scope", None)
+    deadline: RequestDeadline | None = getattr(_local, "deadline", None)
+    clamped = False
+    if deadline is not None and deadline.seconds < math.inf:
+        left = deadline.remaining()
+        if left <= 0:
+            deadline.passed = True
+            msg = f"the request's deadline of {deadline.seconds:g} s has passed"
+            raise timed_out(msg)
+        if timeout is None or left < timeout:
+            timeout, clamped = left, True
+    if scope is not None and not scope.enter(sock):
+        msg = "the call was interrupted"
+        raise broken(msg)
+    try:
+        yield timeout
+    except httpcore.TimeoutException:
+        if clamped and deadline is not None:
+            deadline.passed = True
+        raise
+    finally:
+        if scope is not None:
+            scope.leave(sock)
+
+
+class _Stream(httpcore.NetworkStream):
+    """A connection whose reads and writes honour the thread's scope and deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+        self._sock: socket.socket | None = inner.get_extra_info("socket")
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        with _watched(self._sock, timeout, httpcore.ReadTimeout, httpcore.ReadError) as t:
+            return self._inner.read(max_bytes, t)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        with _watched(self._sock, timeout, httpcore.WriteTimeout, httpcore.WriteError) as t:
+            self._inner.write(buffer, t)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        with _watched(self._sock, timeout, httpcore.ConnectTimeout, httpcore.ConnectError) as t:
+            return _Stream(self._inner.start_tls(ssl_context, server_hostname, t))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _Network(httpcore.NetworkBackend):
+    """httpcore's network backend with every connection wrapped in :class:`_Stream`."""
+
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: Any = None) -> httpcore.NetworkStream:
+        with _watched(None, timeout, httpcore.ConnectTimeout, httpcore.ConnectError) as t:
+            return _Stream(self._inner.connect_tcp(host, port, t, local_address, socket_options))
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Any = None) -> httpcore.NetworkStream:
+        with _watched(None, timeout, httpcore.ConnectTimeout, httpcore.ConnectError) as t:
+            return _Stream(self._inner.connect_unix_socket(path, t, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def cuttable_client(**kwargs: Any) -> httpx.Client:
+    """An ``httpx.Client(**kwargs)`` whose requests honour :func:`request_deadline` and
+    :class:`CancelScope` in the thread that makes them."""
+    client = httpx.Client(**kwargs)
+    # httpx builds an httpcore pool per transport (one more per proxy); each takes its network
+    # backend from this attribute when it opens a connection
+    for transport in (client._transport, *client._mounts.values()):
+        pool = getattr(transport, "_pool", None)
+        network = getattr(pool, "_network_backend", None)
+        if isinstance(network, httpcore.NetworkBackend) and not isinstance(network, _Network):
+            pool._network_backend = _Network(network)  # type: ignore[union-attr]
+    return client
+
+
+def fan_out(jobs: Sequence[Callable[[], T]], workers: int, name: str,
+            scope: CancelScope | None = None) -> list[T]:
+    """Run ``jobs`` on ``workers`` threads; their results in the order of ``jobs``.
+
+    When a job fails, the jobs not yet started are dropped and the ones running finish (each
+    within its request's deadline); then the first failure in job order is raised. When the
+    caller is interrupted while it waits (KeyboardInterrupt, or any exception), the jobs not yet
+    started are dropped, the requests of the running ones are cut (``scope``, which the jobs run
+    under), and the exception propagates at once: the caller never waits for the batch.
+    """
+    scope = scope if scope is not None else CancelScope()
+    stop = threading.Event()
+
+    def run(job: Callable[[], T]) -> T:
+        if stop.is_set() or scope.cancelled:  # an earlier job failed: this one never starts
+            raise _Skipped
+        try:
+            with scope.bind():
+                return job()
+        except BaseException:
+            # set by the failing worker itself, before it can take the next job
+            stop.set()
+            raise
+
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix=name)
+    try:
+        futures = [pool.submit(run, job) for job in jobs]
+        done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        if any(f.exception() is not None for f in done):
+            for f in pending:
+                f.cancel()
+            wait(futures)  # let running jobs finish so their results still count
+            raise _first_error(futures)
+        return [f.result() for f in futures]
+    except BaseException:
+        stop.set()
+        scope.cancel()
+        raise
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+# -- reading a server's reply ----------------------------------------------------------------------
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+"""Stands for a field a reply does not have (``reply_*(obj.get(key, MISSING), ...)``)."""
+
+
+def _shown(value: object) -> str:
+    if value is MISSING:
+        return "missing"
+    if value is None:
+        return "null"
+    kind = {str: "the string", bool: "the boolean", int: "the number", float: "the number",
+            list: "a list", dict: "an object"}.get(type(value), f"a {type(value).__name__}")
+    if isinstance(value, list | dict):
+        return kind
+    text = repr(value)
+    return f"{kind} {text[:40] + '…' if len(text) > 40 else text}"
+
+
+class MalformedReply(ValueError):
+    """A field of a server's reply is missing or of the wrong kind. Backends turn it into a
+    BackendError that names the server."""
+
+    def __init__(self, field: str, value: object, expected: str) -> None:
+        self.field = field
+        self.value = value
+        self.expected = expected
+        super().__init__(f"`{field}` is {_shown(value)}, not {expected}")
+
+
+def reply_object(value: object, field: str) -> Mapping[str, Any]:
+    """``value`` if it is a JSON object."""
+    if not isinstance(value, Mapping):
+        raise MalformedReply(field, value, "an object")
+    return value
+
+
+def reply_list(value: object, field: str, *, optional: bool = False) -> list[Any]:
+    """``value`` if it is a JSON list (``optional``: null or missing give ``[]``)."""
+    if optional and (value is None or value is MISSING):
+        return []
+    if not isinstance(value, list):
+        raise MalformedReply(field, value, "a list")
+    return value
+
+
+def reply_text(value: object, field: str, *, optional: bool = True) -> str:
+    """``value`` if it is a string (``optional``: null or missing give ``""``)."""
+    if optional and (value is None or value is MISSING):
+        return ""
+    if not isinstance(value, str):
+        raise MalformedReply(field, value, "a string")
+    return value
+
+
+def reply_number(value: object, field: str, *, optional: bool = False) -> float | None:
+    """``value`` as a float if it is a JSON number (``optional``: null or missing give None)."""
+    if optional and (value is None or value is MISSING):
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise MalformedReply(field, value, "a number")
+    return float(value)
+
+
+def reply_count(value: object, field: str) -> int:
+    """``value`` if it is a whole number >= 0 (null or missing give 0)."""
+    if value is None or value is MISSING:
+        return 0
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise MalformedReply(field, value, "a whole number >= 0")
+    return value
