@@ -100,8 +100,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _finish(self, visit: Visit) -> None:
         state = self.server.state
         with state.lock:
-            visit.finished = time.monotonic()
-            state.in_flight -= 1
+            if visit.finished == math.inf:  # once, even when the client went away mid-answer
+                visit.finished = time.monotonic()
+                state.in_flight -= 1
 
     # -- routes --------------------------------------------------------------------------------
     def do_GET(self) -> None:
@@ -126,6 +127,14 @@ class _Handler(BaseHTTPRequestHandler):
             state.visits.append(visit)
             state.in_flight += 1
             state.max_in_flight = max(state.max_in_flight, state.in_flight)
+        try:
+            self._answer(visit, body)
+        finally:
+            # a client that cut the request (an interrupt, a deadline) leaves the writes failing
+            self._finish(visit)
+
+    def _answer(self, visit: Visit, body: dict[str, Any]) -> None:
+        state = self.server.state
         if body.get("model") != MODEL:
             self._finish(visit)
             self._send(404, {"error": f"model '{body.get('model')}' not found"})

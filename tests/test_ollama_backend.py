@@ -7,8 +7,9 @@ import json
 import os
 import socket
 import threading
+import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -22,25 +23,31 @@ from itc_lab.types import Message, Request
 
 MODEL = "smollm2:135m"
 CREATED = "2025-11-20T10:15:30.123456789Z"
+KILLED = {"error": "llama runner process has terminated: signal: killed"}
 
 
 class FakeOllama:
     """Answers /api/generate and /api/chat the way Ollama does, from a scripted answer.
 
     The answer is ``Seed <seed>.`` split into tokens (so every sample's text names its seed),
-    optionally preceded by a thinking trace. Every request body is kept in ``bodies``.
+    optionally preceded by a thinking trace. Every request body is kept in ``bodies``. A stream
+    can be cut after ``error_after`` lines and end with ``error_line`` (``None``: it just stops);
+    ``mangle`` rewrites each object sent (for malformed replies).
     """
 
     def __init__(self, server: HTTPServer, *, logprobs: bool = True, version: str = "0.13.0",
                  done_reason: str = "stop", thinking: tuple[str, ...] = (),
-                 error_after: int | None = None, barrier: threading.Barrier | None = None
-                 ) -> None:
+                 error_after: int | None = None, barrier: threading.Barrier | None = None,
+                 error_line: Any = KILLED,
+                 mangle: Callable[[dict[str, Any], bool], Any] | None = None) -> None:
         self.server = server
         self.logprobs = logprobs
         self.version = version
         self.done_reason = done_reason
         self.thinking = thinking
         self.error_after = error_after
+        self.error_line = error_line
+        self.mangle = mangle
         self.barrier = barrier
         self.bodies: list[dict[str, Any]] = []
         self.paths: list[str] = []
@@ -155,14 +162,16 @@ class FakeOllama:
                 return Response(json.dumps({"error": f"model '{body['model']}' not found"}),
                                 status=404, content_type="application/json; charset=utf-8")
             chunks = self.chunks(body, chat)
+            mangle = self.mangle or (lambda obj, final: obj)
             if not body.get("stream", True):
-                return Response(json.dumps(self.merge(chunks, chat)),
+                return Response(json.dumps(mangle(self.merge(chunks, chat), True)),
                                 content_type="application/json; charset=utf-8")
-            lines = [json.dumps(c) + "\n" for c in chunks]
+            lines = [json.dumps(mangle(c, i == len(chunks) - 1)) + "\n"
+                     for i, c in enumerate(chunks)]
             if self.error_after is not None:
-                lines = [*lines[: self.error_after],
-                         json.dumps({"error": "llama runner process has terminated: "
-                                              "signal: killed"}) + "\n"]
+                lines = lines[: self.error_after]
+                if self.error_line is not None:
+                    lines.append(json.dumps(self.error_line) + "\n")
 
             def body_iter() -> Iterator[str]:
                 yield from lines
@@ -391,6 +400,148 @@ def test_error_line_mid_stream(httpserver: HTTPServer) -> None:
     assert "mid-answer" in message
     assert "llama runner process has terminated" in message
     assert "again" in message
+
+
+# -- an answer that stops early is an error, never a completion ----------------------------------
+
+@pytest.mark.parametrize("error_line", [
+    {"error": "llama runner process has terminated: signal: killed"},
+    {"error": ""},
+    {"error": {"message": "CUDA error: out of memory"}},
+    {"model": MODEL, "created_at": CREATED, "done": True, "error": "context canceled"},
+    None,  # no error line: the stream just stops before its final line
+], ids=["error", "empty error", "error object", "error with done", "no final line"])
+@pytest.mark.parametrize("chat", [False, True])
+def test_a_stream_that_stops_after_some_text_is_an_error(
+        httpserver: HTTPServer, error_line: Any, chat: bool) -> None:
+    # the first two lines carry "Seed 3" (chat: "Seed" and " 3"), then the answer stops
+    FakeOllama(httpserver, error_after=2, error_line=error_line)
+    request = (Request(messages=(Message("user", "x"),), seed=3) if chat
+               else Request(prompt="x", seed=3))
+    delivered: list[Any] = []
+    with pytest.raises(BackendError) as info:
+        backend_for(httpserver).generate(request, on_result=delivered.append)
+    assert type(info.value) is BackendError
+    message = str(info.value)
+    assert f"127.0.0.1:{httpserver.port}" in message
+    assert "again" in message
+    assert delivered == []  # never handed over as an answer
+    assert info.value.__suppress_context__ or info.value.__cause__ is None
+
+
+def _lp(chunk: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """The chunk with its first logprob entry changed."""
+    if not chunk.get("logprobs"):
+        return chunk
+    return {**chunk, "logprobs": [{**chunk["logprobs"][0], **changes}, *chunk["logprobs"][1:]]}
+
+
+def _top(chunk: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """The chunk with the first alternative of its first logprob entry changed."""
+    if not chunk.get("logprobs"):
+        return chunk
+    first = chunk["logprobs"][0]
+    return _lp(chunk, top_logprobs=[{**first["top_logprobs"][0], **changes},
+                                    *first["top_logprobs"][1:]])
+
+
+def _without(chunk: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in chunk.items() if k != key}
+
+
+Mangle = Callable[[dict[str, Any], bool], Any]
+
+MALFORMED: list[tuple[str, bool, Mangle, str]] = [
+    ("no message", True, lambda c, final: _without(c, "message"), "`message` is missing"),
+    ("message is a list", True, lambda c, final: {**c, "message": [c["message"]]},
+     "`message` is a list, not an object"),
+    ("content is a number", True,
+     lambda c, final: {**c, "message": {**c["message"], "content": 4}},
+     "`message.content` is the number 4, not a string"),
+    ("response is a number", False, lambda c, final: {**c, "response": 7},
+     "`response` is the number 7, not a string"),
+    ("logprobs is a string", False, lambda c, final: {**c, "logprobs": "high"},
+     "`logprobs` is the string 'high', not a list"),
+    ("a logprob is 'high'", False, lambda c, final: _lp(c, logprob="high"),
+     "`logprobs[0].logprob` is the string 'high', not a number"),
+    ("a token is a number", False, lambda c, final: _lp(c, token=5),
+     "`logprobs[0].token` is the number 5, not a string"),
+    ("an alternative's logprob is null", False, lambda c, final: _top(c, logprob=None),
+     "`logprobs[0].top_logprobs[0].logprob` is null, not a number"),
+    ("a logprob entry is a list", False,
+     lambda c, final: {**c, "logprobs": [[1, 2]]} if c.get("logprobs") else c,
+     "`logprobs[0]` is a list, not an object"),
+    ("eval_count is a string", False,
+     lambda c, final: {**c, "eval_count": "3"} if final else c,
+     "`eval_count` is the string '3', not a whole number >= 0"),
+    ("prompt_eval_count is negative", True,
+     lambda c, final: {**c, "prompt_eval_count": -31} if final else c,
+     "`prompt_eval_count` is the number -31, not a whole number >= 0"),
+    ("done is a string", False, lambda c, final: {**c, "done": "yes"} if final else c,
+     "`done` is the string 'yes', not true or false"),
+    ("a line is a list", False, lambda c, final: [c], "is a list, not an object"),
+    ("a line is a string", True, lambda c, final: "Seed", "is the string 'Seed', not an object"),
+]
+
+
+@pytest.mark.parametrize("stream", [True, False])
+@pytest.mark.parametrize(("case", "chat", "mangle", "field"), MALFORMED,
+                         ids=[m[0] for m in MALFORMED])
+def test_a_malformed_reply_is_one_backend_error_naming_the_field(
+        httpserver: HTTPServer, case: str, chat: bool, mangle: Mangle, field: str,
+        stream: bool) -> None:
+    # these used to surface as pydantic's ValidationError, AttributeError or TypeError, or to be
+    # taken as they were
+    FakeOllama(httpserver, mangle=mangle)
+    request = (Request(messages=(Message("user", "x"),), top_logprobs=2) if chat
+               else Request(prompt="x", top_logprobs=2))
+    with pytest.raises(BackendError) as info:
+        backend_for(httpserver, stream=stream).generate(request)
+    assert type(info.value) is BackendError
+    message = str(info.value)
+    assert f"Ollama at http://127.0.0.1:{httpserver.port}" in message
+    assert field in message
+    assert "OLLAMA_HOST" in message and "Update Ollama" in message
+    assert info.value.__suppress_context__
+
+
+# -- an overall deadline per request ------------------------------------------------------------
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_a_server_that_trickles_is_cut_at_the_deadline(threaded_server: HTTPServer,
+                                                       stream: bool) -> None:
+    def trickle(request: WRequest) -> Response:
+        def body() -> Iterator[str]:
+            yield json.dumps({"model": MODEL, "created_at": CREATED})[:-1] + ', "response": "'
+            for _ in range(60):  # one byte a second: never silent for timeout=3 s
+                time.sleep(1.0)
+                yield "a"
+
+        return Response(body(), content_type="application/x-ndjson")
+
+    threaded_server.expect_request("/api/generate").respond_with_handler(trickle)
+    backend = backend_for(threaded_server, timeout=3, seconds_per_token=0.02, stream=stream)
+    assert backend.deadline_for(Request(prompt="x", max_tokens=50)) == pytest.approx(4.0)
+    t0 = time.monotonic()
+    with pytest.raises(BackendError) as info:
+        backend.generate(Request(prompt="x", max_tokens=50))
+    elapsed = time.monotonic() - t0
+    assert elapsed < 15  # the deadline is 4 s; without one the call took the whole minute
+    message = str(info.value)
+    assert "still answering" in message
+    assert "deadline of 4 s (3 s + 50 tokens × 0.02 s)" in message
+    assert "seconds_per_token=" in message
+    assert info.value.__suppress_context__
+
+
+def test_the_deadline_is_sized_to_the_request() -> None:
+    backend = OllamaBackend(timeout=300)
+    assert backend.deadline_for(Request(prompt="x", max_tokens=256)) == 300 + 256
+    fixed = OllamaBackend(deadline_s=90)
+    assert fixed.deadline_for(Request(prompt="x", max_tokens=4000)) == 90
+    for bad in ({"deadline_s": 0}, {"seconds_per_token": -1}, {"timeout": "soon"}):
+        with pytest.raises(ValueError, match="must be a number of seconds > 0"):
+            OllamaBackend(**bad)
 
 
 def test_server_error_status_is_reported(httpserver: HTTPServer) -> None:

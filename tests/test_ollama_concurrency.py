@@ -10,8 +10,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
+import queue
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -183,6 +189,54 @@ def test_a_failing_sample_stops_the_sync_batch_too() -> None:
                              on_result=lambda c: delivered.append(c.seed))
         assert {v.seed for v in server.visits} == {0, 1}
         assert delivered == [1]
+
+
+INTERRUPTED_CHILD = """
+import sys
+from itc_lab.backends.ollama import OllamaBackend
+from itc_lab.types import Request
+
+backend = OllamaBackend(host=sys.argv[1], concurrency=4)
+print("sending", flush=True)
+try:
+    backend.generate(Request(prompt="x"), n=8)
+    print("finished", flush=True)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+
+
+def test_ctrl_c_returns_at_once_and_sends_nothing_more() -> None:
+    # a stalled server: 60 s per request. Ctrl-C used to wait for all 8 samples (2 minutes)
+    with OllamaStandIn(latency=60) as server:
+        child = subprocess.Popen([sys.executable, "-c", INTERRUPTED_CHILD, server.host],
+                                 stdout=subprocess.PIPE, text=True,
+                                 cwd=Path(__file__).resolve().parents[1])
+        lines: queue.Queue[tuple[float, str]] = queue.Queue()
+
+        def read() -> None:
+            assert child.stdout is not None
+            for line in child.stdout:
+                lines.put((time.monotonic(), line.strip()))
+
+        threading.Thread(target=read, daemon=True).start()
+        try:
+            assert lines.get(timeout=120)[1] == "sending"
+            wait_until = time.monotonic() + 60
+            while server.in_flight < 4 and time.monotonic() < wait_until:
+                time.sleep(0.02)
+            assert server.in_flight == 4
+            sent = time.monotonic()
+            child.send_signal(signal.SIGINT)  # what a kernel interrupt does
+            at, line = lines.get(timeout=60)
+            assert line == "interrupted"
+            assert at - sent < 5  # the call returned at once
+            assert child.wait(timeout=60) == 0  # and nothing kept the process from ending
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    assert len(server.visits) == 4  # the 4 samples still queued were never sent
 
 
 class Wrapped:

@@ -9,7 +9,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -34,14 +34,17 @@ class FakeOpenAI:
     """Answers /v1/chat/completions and /v1/completions as vLLM does, from a scripted answer.
 
     Choice i of a request with seed s answers ``Seed s.`` (i = 0) or ``Seed s choice i.``, split
-    into tokens with logprobs. Every body and Authorization header is kept.
+    into tokens with logprobs. Every body and Authorization header is kept. ``mangle`` rewrites
+    each answer before it is sent (for malformed replies).
     """
 
     def __init__(self, server: HTTPServer, *, finish_reason: str = "stop",
                  reasoning: dict[str, str] | None = None, legacy_logprobs: bool = True,
                  honour_n: bool = True, latency: float = 0.0,
                  barrier: threading.Barrier | None = None, models: tuple[str, ...] = (MODEL,),
-                 key: str | None = None) -> None:
+                 key: str | None = None,
+                 mangle: Callable[[dict[str, Any]], Any] | None = None) -> None:
+        self.mangle = mangle
         self.finish_reason = finish_reason
         self.reasoning = reasoning or {}
         self.legacy_logprobs = legacy_logprobs
@@ -160,6 +163,8 @@ class FakeOpenAI:
                 "usage": {"prompt_tokens": 31, "total_tokens": 31 + completion,
                           "completion_tokens": completion, "prompt_tokens_details": None},
             }
+            if self.mangle is not None:
+                payload = self.mangle(payload)
             return Response(json.dumps(payload), content_type="application/json")
         finally:
             with self.lock:
@@ -484,6 +489,114 @@ def test_an_answer_that_is_not_a_completion(httpserver: HTTPServer) -> None:
         "<html>login</html>", content_type="text/html")
     with pytest.raises(BackendError, match="did not answer an OpenAI completion"):
         backend_for(httpserver).generate(Request(prompt="x"))
+
+
+# -- malformed replies: one BackendError naming the server and the field --------------------------
+
+def _choice(payload: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    return {**payload, "choices": [{**payload["choices"][0], **changes}]}
+
+
+def _message(payload: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    return _choice(payload, message={**payload["choices"][0]["message"], **changes})
+
+
+def _entry0(payload: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    content = payload["choices"][0]["logprobs"]["content"]
+    return _choice(payload, logprobs={"content": [{**content[0], **changes}, *content[1:]]})
+
+
+OpenAIMangle = Callable[[dict[str, Any]], Any]
+
+MALFORMED: list[tuple[str, str, OpenAIMangle, str]] = [
+    ("a choice is a list", "chat", lambda p: {**p, "choices": [[p["choices"][0]]]},
+     "`choices[0]` is a list, not an object"),
+    ("no message", "chat", lambda p: _choice(p, message=None),
+     "`choices[0].message` is null, not an object"),
+    ("message is a string", "chat", lambda p: _choice(p, message="Seed 0."),
+     "`choices[0].message` is the string 'Seed 0.', not an object"),
+    ("content is a number", "chat", lambda p: _message(p, content=4),
+     "`choices[0].message.content` is the number 4, not a string"),
+    ("reasoning is a list", "chat", lambda p: _message(p, reasoning_content=["a"]),
+     "`choices[0].message.reasoning_content` is a list, not a string"),
+    ("a logprob is 'high'", "chat", lambda p: _entry0(p, logprob="high"),
+     "`choices[0].logprobs.content[0].logprob` is the string 'high', not a number"),
+    ("an alternative's logprob is 'high'", "chat",
+     lambda p: _entry0(p, top_logprobs=[{"token": "Seed", "logprob": "high"}]),
+     "`choices[0].logprobs.content[0].top_logprobs[0].logprob` is the string 'high'"),
+    ("logprobs is a string", "chat", lambda p: _choice(p, logprobs="high"),
+     "`choices[0].logprobs` is the string 'high', not an object"),
+    ("the index is a string", "chat", lambda p: _choice(p, index="0"),
+     "`choices[0].index` is the string '0', not a whole number >= 0"),
+    ("token counts are strings", "chat",
+     lambda p: {**p, "usage": {**p["usage"], "prompt_tokens": "31"}},
+     "`usage.prompt_tokens` is the string '31', not a whole number >= 0"),
+    ("usage is a list", "chat", lambda p: {**p, "usage": [31, 3]},
+     "`usage` is a list, not an object"),
+    ("finish_reason is a number", "chat", lambda p: _choice(p, finish_reason=1),
+     "`choices[0].finish_reason` is the number 1, not a string"),
+    ("the text is a number", "completions", lambda p: _choice(p, text=7),
+     "`choices[0].text` is the number 7, not a string"),
+    ("a legacy logprob is a string", "completions",
+     lambda p: _choice(p, logprobs={**p["choices"][0]["logprobs"],
+                                    "token_logprobs": ["x", -1.5, -0.125]}),
+     "`choices[0].logprobs.token_logprobs[0]` is the string 'x', not a number"),
+    ("a legacy alternative is 'high'", "completions",
+     lambda p: _choice(p, logprobs={**p["choices"][0]["logprobs"],
+                                    "top_logprobs": [{"Seed": "high"}, None, None]}),
+     "`choices[0].logprobs.top_logprobs[0]['Seed']` is the string 'high', not a number"),
+]
+
+
+@pytest.mark.parametrize(("case", "mode", "mangle", "field"), MALFORMED,
+                         ids=[m[0] for m in MALFORMED])
+def test_a_malformed_reply_is_one_backend_error_naming_the_field(
+        httpserver: HTTPServer, case: str, mode: str, mangle: OpenAIMangle, field: str) -> None:
+    # these used to surface as ValueError, TypeError or AttributeError, or to be taken as they were
+    FakeOpenAI(httpserver, mangle=mangle)
+    backend = backend_for(httpserver, mode=mode)
+    with pytest.raises(BackendError) as info:
+        backend.generate(Request(prompt="x", top_logprobs=2))
+    assert type(info.value) is BackendError
+    message = str(info.value)
+    assert f"The server at http://127.0.0.1:{httpserver.port}/v1" in message
+    assert field in message
+    assert "OpenAI-compatible" in message and "base_url" in message
+    assert info.value.__suppress_context__
+
+
+def test_a_malformed_choice_fails_the_use_n_batch_too(httpserver: HTTPServer) -> None:
+    FakeOpenAI(httpserver, mangle=lambda p: {**p, "choices": [*p["choices"][:1], 3]})
+    with pytest.raises(BackendError, match=r"`choices\[1\]` is the number 3, not an object"):
+        backend_for(httpserver, use_n=True).generate(Request(prompt="x"), n=2)
+
+
+# -- an overall deadline per request ------------------------------------------------------------
+
+def test_a_server_that_trickles_is_cut_at_the_deadline(threaded_server: HTTPServer) -> None:
+    def trickle(request: WRequest) -> Response:
+        def body() -> Iterator[str]:
+            yield '{"id": "chatcmpl-1", "choices": [{"index": 0, "message": {"content": "'
+            for _ in range(60):  # one byte a second: never silent for timeout=3 s
+                time.sleep(1.0)
+                yield "a"
+
+        return Response(body(), content_type="application/json")
+
+    threaded_server.expect_request("/v1/chat/completions").respond_with_handler(trickle)
+    backend = backend_for(threaded_server, timeout=3, seconds_per_token=0.02)
+    t0 = time.monotonic()
+    with pytest.raises(BackendError) as info:
+        backend.generate(Request(prompt="x", max_tokens=50))
+    assert time.monotonic() - t0 < 15  # the deadline is 4 s; without one, the whole minute
+    message = str(info.value)
+    assert "still answering" in message
+    assert "deadline of 4 s (3 s + 50 tokens × 0.02 s)" in message
+    assert info.value.__suppress_context__
+    # use_n: the deadline grows with the samples in the one request
+    many = backend_for(threaded_server, timeout=3, seconds_per_token=0.02, use_n=True)
+    assert many.deadline_for(Request(prompt="x", max_tokens=50), 4) == pytest.approx(7.0)
+    assert backend_for(threaded_server, deadline_s=9).deadline_for(Request(prompt="x")) == 9
 
 
 # -- concurrency ---------------------------------------------------------------------------------

@@ -5,7 +5,9 @@ sample is one HTTP call with its own seed; :class:`~itc_lab.backends.base.LiveBa
 samples of a batch concurrently (at most ``concurrency`` at a time, which should match the
 server's ``OLLAMA_NUM_PARALLEL``); ``await backend.agenerate(request, n)`` does the same from async
 code such as a Jupyter cell. Streaming (the default) and plain responses give the same
-:class:`~itc_lab.types.Completion`.
+:class:`~itc_lab.types.Completion`. The answers are read here, field by field: a reply that is not
+Ollama's JSON, or a stream that ends in an error line or before its final line, is a
+:class:`~itc_lab.errors.BackendError` naming the server and the field, never a half answer.
 
 Units: token counts are in tokens, ``latency_s`` in seconds of wall clock measured here, Ollama's
 own ``*_duration`` fields in nanoseconds. Logprobs are natural logs (nats) and need Ollama 0.12.11
@@ -21,7 +23,7 @@ import threading
 import time
 import urllib.parse
 import warnings
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +32,20 @@ import ollama
 
 from ..errors import BackendError, BackendUnavailable, ModelNotFound
 from ..types import Alternative, Completion, Request, Token
-from .base import LiveBackend, check_concurrency
+from .base import (
+    MISSING,
+    LiveBackend,
+    MalformedReply,
+    RequestDeadline,
+    check_concurrency,
+    cuttable_client,
+    reply_count,
+    reply_list,
+    reply_number,
+    reply_object,
+    reply_text,
+    request_deadline,
+)
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -93,37 +108,77 @@ def _env_concurrency() -> int:
     return value if value >= 1 else DEFAULT_CONCURRENCY
 
 
+class _StreamError(Exception):
+    """An ``{"error": ...}`` object where an answer (or its next line) belongs."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 @dataclass
 class _Answer:
-    """One response assembled from its stream chunks (or from a single plain response)."""
+    """One response assembled from its stream chunks (or from a single plain response), every
+    field checked: a field of the wrong kind raises MalformedReply naming it."""
 
+    chat: bool
+    top_k: int
     text: list[str] = field(default_factory=list)
     thinking: list[str] = field(default_factory=list)
     tokens: list[Token] = field(default_factory=list)
     saw_logprobs: bool = False
     """True when any chunk carried a ``logprobs`` field (a server that supports them)."""
-    final: Any = None
-    """The last chunk (``done: true``): it carries the counts and durations."""
+    done: bool = False
+    """True once the final chunk (``done: true``) arrived."""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    done_reason: str = ""
 
-    def add(self, chunk: Any, top_k: int) -> None:
-        message = getattr(chunk, "message", None)
-        if message is not None:  # /api/chat
-            self.text.append(message.content or "")
-            self.thinking.append(message.thinking or "")
-        else:  # /api/generate
-            self.text.append(chunk.response or "")
-            self.thinking.append(chunk.thinking or "")
-        logprobs = chunk.logprobs
-        if logprobs is not None:
+    def add(self, raw: object, where: str) -> None:
+        chunk = reply_object(raw, where)
+        if chunk.get("error") is not None:
+            error = chunk["error"]
+            if isinstance(error, Mapping):
+                error = error.get("message", error)
+            raise _StreamError(str(error) or "(no message)")
+        if self.done:
+            raise MalformedReply(where, chunk, "nothing (the answer had already ended)")
+        if self.chat:
+            message = reply_object(chunk.get("message", MISSING), "message")
+            self.text.append(reply_text(message.get("content"), "message.content"))
+            self.thinking.append(reply_text(message.get("thinking"), "message.thinking"))
+        else:
+            self.text.append(reply_text(chunk.get("response"), "response"))
+            self.thinking.append(reply_text(chunk.get("thinking"), "thinking"))
+        if chunk.get("logprobs") is not None:
             self.saw_logprobs = True
-            self.tokens.extend(_token(lp, top_k) for lp in logprobs)
-        self.final = chunk
+            for i, lp in enumerate(reply_list(chunk["logprobs"], "logprobs")):
+                self.tokens.append(_token(lp, self.top_k, f"logprobs[{i}]"))
+        done = chunk.get("done", False)
+        if not isinstance(done, bool):
+            raise MalformedReply("done", done, "true or false")
+        if done:
+            self.done = True
+            self.prompt_tokens = reply_count(chunk.get("prompt_eval_count"), "prompt_eval_count")
+            self.completion_tokens = reply_count(chunk.get("eval_count"), "eval_count")
+            self.done_reason = reply_text(chunk.get("done_reason"), "done_reason")
 
 
-def _token(lp: Any, top_k: int) -> Token:
-    top = sorted((Alternative(str(a.token), float(a.logprob)) for a in lp.top_logprobs or ()),
-                 key=lambda a: -a.logprob)
-    return Token(text=str(lp.token), logprob=float(lp.logprob), top=tuple(top[:top_k]))
+def _token(raw: object, top_k: int, where: str) -> Token:
+    lp = reply_object(raw, where)
+    alternatives = []
+    for j, a in enumerate(reply_list(lp.get("top_logprobs"), f"{where}.top_logprobs",
+                                     optional=True)):
+        alt = reply_object(a, f"{where}.top_logprobs[{j}]")
+        alternatives.append(Alternative(
+            reply_text(alt.get("token", MISSING), f"{where}.top_logprobs[{j}].token",
+                       optional=False),
+            reply_number(alt.get("logprob", MISSING), f"{where}.top_logprobs[{j}].logprob")
+            or 0.0))
+    alternatives.sort(key=lambda a: -a.logprob)
+    return Token(text=reply_text(lp.get("token", MISSING), f"{where}.token", optional=False),
+                 logprob=reply_number(lp.get("logprob", MISSING), f"{where}.logprob"),
+                 top=tuple(alternatives[:top_k]))
 
 
 class OllamaBackend(LiveBackend):
@@ -134,7 +189,9 @@ class OllamaBackend(LiveBackend):
     ``$OLLAMA_NUM_PARALLEL`` or 4: n samples take about ``ceil(n / concurrency)`` request
     latencies when the server decodes that many at once. ``stream=True`` reads the answer as
     NDJSON chunks, ``False`` as one JSON body; both give the same completions. ``timeout`` is the
-    most seconds to wait for the server to send the next bytes (a cold model load counts).
+    most seconds to wait for the server to send the next bytes (a cold model load counts). Each
+    request must also end by its deadline: ``deadline_s`` seconds if given, else ``timeout +
+    max_tokens × seconds_per_token``, so a server that trickles bytes cannot hold a call forever.
     Introduced in lesson 00.
     """
 
@@ -142,14 +199,17 @@ class OllamaBackend(LiveBackend):
 
     def __init__(self, model: str = DEFAULT_MODEL, host: str | None = None,
                  concurrency: int | None = None, stream: bool = True,
-                 timeout: float = 300.0) -> None:
+                 timeout: float = 300.0, *, deadline_s: float | None = None,
+                 seconds_per_token: float = 1.0) -> None:
         if not model:
             msg = "model must be a model name such as 'smollm2:135m'."
             raise ValueError(msg)
         concurrency = check_concurrency(_env_concurrency() if concurrency is None else concurrency)
-        if not timeout > 0:
-            msg = f"timeout must be a number of seconds > 0, not {timeout!r}."
-            raise ValueError(msg)
+        for knob, value in (("timeout", timeout), ("deadline_s", deadline_s),
+                            ("seconds_per_token", seconds_per_token)):
+            if value is not None and not (isinstance(value, int | float) and value > 0):
+                msg = f"{knob} must be a number of seconds > 0, not {value!r}."
+                raise ValueError(msg)
         self.model = model
         self.host = normalise_host(host if host is not None else os.environ.get("OLLAMA_HOST"))
         """Where the server is: ``scheme://host:port``."""
@@ -157,9 +217,20 @@ class OllamaBackend(LiveBackend):
         self.stream = stream
         self.timeout = float(timeout)
         """Seconds to wait for the next bytes from the server."""
+        self.deadline_s = deadline_s
+        self.deadline_base_s = self.timeout
+        self.seconds_per_token = float(seconds_per_token)
         # Refused connections fail at once; an unreachable address should not hang for minutes.
         self._timeout = httpx.Timeout(self.timeout, connect=min(10.0, self.timeout))
         self.client = ollama.Client(host=self.host, timeout=self._timeout)
+        """The official client, for calls beyond sampling (pull, show, ...)."""
+        headers = {"Content-Type": "application/json", "Accept": "application/json",
+                   "User-Agent": "itc-lab"}
+        if os.environ.get("OLLAMA_API_KEY"):
+            headers["Authorization"] = f"Bearer {os.environ['OLLAMA_API_KEY']}"
+        # samples go through this client: its requests can be cut (deadline, interrupt)
+        self._http = cuttable_client(timeout=self._timeout, headers=headers,
+                                     follow_redirects=True)
         self._warn_lock = threading.Lock()
         self._warned_logprobs = False
 
@@ -250,51 +321,75 @@ class OllamaBackend(LiveBackend):
             options["stop"] = list(request.stop)
         return options
 
+    def _body(self, request: Request, model: str) -> tuple[str, dict[str, Any]]:
+        """The path and JSON body of one request, as the official client sends them."""
+        body: dict[str, Any] = {"model": model}
+        if request.messages is not None:
+            path = "/api/chat"
+            body["messages"] = [{"role": m.role, "content": m.content} for m in request.messages]
+        else:
+            path = "/api/generate"
+            body["prompt"] = request.prompt or ""
+        body["stream"] = self.stream
+        if request.think is not None:
+            body["think"] = request.think
+        if request.top_logprobs > 0:
+            body["logprobs"] = True
+            body["top_logprobs"] = request.top_logprobs
+        body["options"] = self._options(request)
+        return path, body
+
     def _sample(self, request: Request) -> Completion:
         model = request.model or self.model
-        options = self._options(request)
+        path, body = self._body(request, model)
         k = request.top_logprobs
-        # ollama-python 0.6.x takes think=, logprobs= and top_logprobs= on generate() and chat()
-        # and leaves the ones that are None out of the JSON it sends.
-        logprobs = True if k > 0 else None
-        top_logprobs = k if k > 0 else None
-        stream: Any = self.stream  # bool, not a Literal: the client's overloads then give Any
-        answer = _Answer()
+        answer = _Answer(chat=request.messages is not None, top_k=k)
+        deadline = RequestDeadline(None)
         t0 = time.perf_counter()
         try:
-            if request.messages is not None:
-                messages = [{"role": m.role, "content": m.content} for m in request.messages]
-                result: Any = self.client.chat(
-                    model=model, messages=messages, options=options, stream=stream,
-                    think=request.think, logprobs=logprobs, top_logprobs=top_logprobs)
-            else:
-                result = self.client.generate(
-                    model=model, prompt=request.prompt or "", options=options, stream=stream,
-                    think=request.think, logprobs=logprobs, top_logprobs=top_logprobs)
-            chunks: Iterable[Any] = result if self.stream else (result,)
-            for chunk in chunks:
-                answer.add(chunk, k)
-        except ollama.ResponseError as e:
-            raise self._response_error(e, model) from None
-        except (httpx.ConnectError, httpx.ConnectTimeout, ConnectionError):
-            # the client turns a refused connection into ConnectionError for plain calls; a
-            # streamed call lets httpx.ConnectError through
+            with request_deadline(self.deadline_for(request)) as deadline, self._http.stream(
+                    "POST", f"{self.host}{path}", json=body) as resp:
+                if resp.status_code != 200:
+                    resp.read()
+                    raise self._status_error(resp, model) from None
+                if self.stream:
+                    for number, line in enumerate(resp.iter_lines(), 1):
+                        if line.strip():
+                            answer.add(json.loads(line), f"line {number} of the answer")
+                else:
+                    resp.read()
+                    answer.add(json.loads(resp.text), "the answer")
+        except _StreamError as e:
+            raise self._response_error(-1, e.message, model) from None
+        except MalformedReply as e:
+            raise self._malformed(e, model) from None
+        except (httpx.ConnectError, httpx.ConnectTimeout):
             raise self._unavailable() from None
         except httpx.TimeoutException:
-            msg = (f"Ollama at {self.host} sent nothing for {self.timeout:g} s while answering "
-                   f"with {model!r}. The machine may be busy or the model too large; run the cell "
-                   "again, or make the backend with a larger timeout=.")
+            if deadline.passed:
+                msg = (f"Ollama at {self.host} was still answering with {model!r} at the deadline "
+                       f"of {self.deadline_text(request)}: it sends, but too slowly. Ask for "
+                       "fewer max_tokens, or make the backend with a larger seconds_per_token= "
+                       "(or a fixed deadline_s=).")
+            else:
+                msg = (f"Ollama at {self.host} sent nothing for {self.timeout:g} s while "
+                       f"answering with {model!r}. The machine may be busy or the model too "
+                       "large; run the cell again, or make the backend with a larger timeout=.")
             raise BackendError(msg) from None
         except httpx.HTTPError as e:
             msg = (f"The connection to Ollama at {self.host} broke mid-answer "
                    f"({type(e).__name__}: {e}). Running the cell again retries.")
             raise BackendError(msg) from None
-        except json.JSONDecodeError:
+        except ValueError:  # json.loads: not JSON at all
             msg = (f"{self.host} answered with something that is not Ollama's JSON. Is Ollama the "
                    "server running there? Set OLLAMA_HOST to the right address.")
             raise BackendError(msg) from None
+        if not answer.done:
+            msg = (f"Ollama at {self.host} ended its answer with {model!r} before the final line "
+                   f"(\"done\": true), after {len(''.join(answer.text))} characters: the answer is "
+                   "incomplete, so it is not used. Running the cell again retries.")
+            raise BackendError(msg)
         latency = time.perf_counter() - t0
-        final = answer.final
         if k > 0 and not answer.saw_logprobs and "".join(answer.text):
             self._warn_old_server()
         thinking = "".join(answer.thinking)
@@ -317,17 +412,33 @@ class OllamaBackend(LiveBackend):
             backend=self.name,
             seed=request.seed,
             tokens=tuple(answer.tokens),
-            prompt_tokens=int(getattr(final, "prompt_eval_count", None) or 0),
-            completion_tokens=int(getattr(final, "eval_count", None) or 0),
+            prompt_tokens=answer.prompt_tokens,
+            completion_tokens=answer.completion_tokens,
             latency_s=latency,
-            finish_reason="length" if getattr(final, "done_reason", None) == "length" else "stop",
+            finish_reason="length" if answer.done_reason == "length" else "stop",
             thinking=thinking or None,
             options=sent,
         )
 
-    def _response_error(self, e: Any, model: str) -> BackendError:
-        status = int(getattr(e, "status_code", -1))
-        message = str(getattr(e, "error", e))
+    def _malformed(self, e: MalformedReply, model: str) -> BackendError:
+        return BackendError(
+            f"Ollama at {self.host} sent an answer with {model!r} that cannot be read: {e}. "
+            "Is the server there Ollama, and a recent one? Update Ollama (token logprobs need "
+            f"{LOGPROBS_MIN_VERSION} or newer) or set OLLAMA_HOST to the right server; running "
+            "the cell again retries.")
+
+    def _status_error(self, resp: httpx.Response, model: str) -> BackendError:
+        """The error of a non-200 answer, with the server's own message (``{"error": ...}``)."""
+        message = resp.text
+        try:
+            data = resp.json()
+        except ValueError:
+            data = None
+        if isinstance(data, Mapping) and data.get("error") is not None:
+            message = str(data["error"])
+        return self._response_error(resp.status_code, message, model)
+
+    def _response_error(self, status: int, message: str, model: str) -> BackendError:
         if status == 404 or _NOT_FOUND_RE.search(message):
             return ModelNotFound(
                 f"Ollama at {self.host} does not have the model {model!r} ({message}). "

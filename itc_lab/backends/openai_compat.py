@@ -27,7 +27,21 @@ import httpx
 
 from ..errors import BackendError, BackendUnavailable, ModelNotFound
 from ..types import Alternative, Completion, Request, Token
-from .base import LiveBackend, OnResult, check_concurrency
+from .base import (
+    MISSING,
+    LiveBackend,
+    MalformedReply,
+    OnResult,
+    RequestDeadline,
+    check_concurrency,
+    cuttable_client,
+    reply_count,
+    reply_list,
+    reply_number,
+    reply_object,
+    reply_text,
+    request_deadline,
+)
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -91,35 +105,51 @@ def _detail(resp: httpx.Response) -> str:
     return resp.text.strip()[:500]
 
 
-def _alternatives(top: Any, k: int) -> tuple[Alternative, ...]:
+def _alternatives(top: Any, k: int, where: str) -> tuple[Alternative, ...]:
     """``[{token, logprob}, ...]`` (chat) or ``{token: logprob}`` (legacy completions), most
     likely first, at most k."""
+    alts: list[Alternative] = []
     if isinstance(top, Mapping):
-        alts = [Alternative(str(t), float(lp)) for t, lp in top.items()]
+        for t, lp in top.items():
+            value = reply_number(lp, f"{where}[{t!r}]")
+            alts.append(Alternative(str(t), value if value is not None else 0.0))
     else:
-        alts = [Alternative(str(a.get("token", "")), float(a["logprob"])) for a in top or ()
-                if isinstance(a, Mapping) and a.get("logprob") is not None]
+        for j, a in enumerate(reply_list(top, where, optional=True)):
+            alt = reply_object(a, f"{where}[{j}]")
+            value = reply_number(alt.get("logprob"), f"{where}[{j}].logprob", optional=True)
+            if value is not None:
+                alts.append(Alternative(reply_text(alt.get("token"), f"{where}[{j}].token"),
+                                        value))
     alts.sort(key=lambda a: -a.logprob)
     return tuple(alts[:k])
 
 
-def _tokens(logprobs: Any, k: int) -> tuple[Token, ...]:
+def _tokens(raw: Any, k: int, where: str) -> tuple[Token, ...]:
     """Tokens from a choice's ``logprobs``, in either shape the servers use."""
-    if not isinstance(logprobs, Mapping) or k < 1:
+    if raw is None or k < 1:
         return ()
+    logprobs = reply_object(raw, where)
     if logprobs.get("content") is not None:  # chat shape (llama-server uses it for both)
-        return tuple(
-            Token(text=str(e.get("token", "")),
-                  logprob=None if e.get("logprob") is None else float(e["logprob"]),
-                  top=_alternatives(e.get("top_logprobs"), k))
-            for e in logprobs["content"] if isinstance(e, Mapping))
-    texts = logprobs.get("tokens") or []
-    lps = logprobs.get("token_logprobs") or [None] * len(texts)
-    tops = logprobs.get("top_logprobs") or [None] * len(texts)
+        tokens = []
+        for i, e in enumerate(reply_list(logprobs["content"], f"{where}.content")):
+            entry = reply_object(e, f"{where}.content[{i}]")
+            tokens.append(Token(
+                text=reply_text(entry.get("token"), f"{where}.content[{i}].token"),
+                logprob=reply_number(entry.get("logprob"), f"{where}.content[{i}].logprob",
+                                     optional=True),
+                top=_alternatives(entry.get("top_logprobs"), k,
+                                  f"{where}.content[{i}].top_logprobs")))
+        return tuple(tokens)
+    texts = reply_list(logprobs.get("tokens"), f"{where}.tokens", optional=True)
+    lps = reply_list(logprobs.get("token_logprobs"), f"{where}.token_logprobs", optional=True)
+    tops = reply_list(logprobs.get("top_logprobs"), f"{where}.top_logprobs", optional=True)
     return tuple(
-        Token(text=str(t), logprob=None if lp is None else float(lp),
-              top=_alternatives(top, k) if top else ())
-        for t, lp, top in zip(texts, lps, tops, strict=False))
+        Token(text=reply_text(t, f"{where}.tokens[{i}]"),
+              logprob=reply_number(lps[i] if i < len(lps) else None,
+                                   f"{where}.token_logprobs[{i}]", optional=True),
+              top=_alternatives(tops[i], k, f"{where}.top_logprobs[{i}]")
+              if i < len(tops) and tops[i] else ())
+        for i, t in enumerate(texts))
 
 
 def _split(total: int, weights: Sequence[int]) -> list[int]:
@@ -152,8 +182,10 @@ class OpenAICompatBackend(LiveBackend):
     ones (``None`` or ``False``: one request per seed). ``send_top_k`` sends ``top_k`` (0, no
     limit, is sent as -1) and ``min_p: 0``, which vLLM, SGLang and llama-server take and the
     OpenAI service refuses. ``extra_body`` is merged into every request body (e.g.
-    ``{"repetition_penalty": 1.1}``). Introduced with the README section "When one machine is
-    not enough".
+    ``{"repetition_penalty": 1.1}``). Each request must end by its deadline: ``deadline_s``
+    seconds if given, else ``timeout + max_tokens × seconds_per_token`` (× ``n`` with
+    ``use_n``), so a server that trickles bytes cannot hold a call forever. Introduced with the
+    README section "When one machine is not enough".
     """
 
     name = "openai"
@@ -161,13 +193,16 @@ class OpenAICompatBackend(LiveBackend):
     def __init__(self, base_url: str | None = None, model: str | None = None, *,
                  api_key: str | None = None, concurrency: int = 8, timeout: float = 300.0,
                  use_n: bool | None = None, mode: str = "chat", send_top_k: bool = True,
-                 extra_body: Mapping[str, Any] | None = None) -> None:
+                 extra_body: Mapping[str, Any] | None = None, deadline_s: float | None = None,
+                 seconds_per_token: float = 1.0) -> None:
         if mode not in MODES:
             msg = f"mode must be one of {MODES}, not {mode!r}."
             raise ValueError(msg)
-        if not (isinstance(timeout, int | float) and timeout > 0):
-            msg = f"timeout must be a number of seconds > 0, not {timeout!r}."
-            raise ValueError(msg)
+        for knob, value in (("timeout", timeout), ("deadline_s", deadline_s),
+                            ("seconds_per_token", seconds_per_token)):
+            if value is not None and not (isinstance(value, int | float) and value > 0):
+                msg = f"{knob} must be a number of seconds > 0, not {value!r}."
+                raise ValueError(msg)
         self.concurrency = check_concurrency(concurrency)
         self.base_url = normalise_base_url(
             base_url if base_url is not None else os.environ.get("ITC_LAB_BASE_URL"))
@@ -177,6 +212,9 @@ class OpenAICompatBackend(LiveBackend):
                        or None)
         self._api_key = api_key or None
         self.timeout = float(timeout)
+        self.deadline_s = deadline_s
+        self.deadline_base_s = self.timeout
+        self.seconds_per_token = float(seconds_per_token)
         self.use_n = bool(use_n)
         self.mode = mode
         self.send_top_k = send_top_k
@@ -184,7 +222,8 @@ class OpenAICompatBackend(LiveBackend):
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
         limits = httpx.Limits(max_connections=2 * self.concurrency,
                               max_keepalive_connections=2 * self.concurrency)
-        self._client = httpx.Client(
+        # its requests can be cut short (deadline, interrupt)
+        self._client = cuttable_client(
             headers=headers, limits=limits,
             # a refused connection fails at once; an unreachable address should not hang
             timeout=httpx.Timeout(self.timeout, connect=min(10.0, self.timeout)))
@@ -334,16 +373,25 @@ class OpenAICompatBackend(LiveBackend):
         body.update(self.extra_body)
         return ("/completions" if raw else "/chat/completions"), body
 
-    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _post(self, path: str, body: dict[str, Any], request: Request,
+              n: int = 1) -> dict[str, Any]:
         model = str(body.get("model"))
+        deadline = RequestDeadline(None)
         try:
-            resp = self._client.post(f"{self.base_url}{path}", json=body)
+            with request_deadline(self.deadline_for(request, n)) as deadline:
+                resp = self._client.post(f"{self.base_url}{path}", json=body)
         except (httpx.ConnectError, httpx.ConnectTimeout):
             raise self._unavailable() from None
         except httpx.TimeoutException:
-            msg = (f"The server at {self.base_url} sent nothing for {self.timeout:g} s while "
-                   f"answering with {model!r}. It may be busy; run the cell again, or make the "
-                   "backend with a larger timeout=.")
+            if deadline.passed:
+                msg = (f"The server at {self.base_url} was still answering with {model!r} at "
+                       f"the deadline of {self.deadline_text(request, n)}: it sends, but too "
+                       "slowly. Ask for fewer max_tokens, or make the backend with a larger "
+                       "seconds_per_token= (or a fixed deadline_s=).")
+            else:
+                msg = (f"The server at {self.base_url} sent nothing for {self.timeout:g} s "
+                       f"while answering with {model!r}. It may be busy; run the cell again, or "
+                       "make the backend with a larger timeout=.")
             raise BackendError(msg) from None
         except httpx.HTTPError as e:
             msg = (f"The connection to {self.base_url} broke mid-answer ({type(e).__name__}: "
@@ -376,15 +424,23 @@ class OpenAICompatBackend(LiveBackend):
             sent["n_seed"] = request.seed
         return sent
 
-    def _request(self, request: Request, n: int) -> tuple[list[dict[str, Any]], dict[str, Any],
+    def _request(self, request: Request, n: int) -> tuple[list[Mapping[str, Any]], dict[str, Any],
                                                          float]:
         """Send one request; its choices in index order, its usage, its latency (seconds)."""
         path, body = self._body(request, n)
         t0 = time.perf_counter()
-        data = self._post(path, body)
+        data = self._post(path, body, request, n)
         latency = time.perf_counter() - t0
-        choices = sorted((c for c in data["choices"] if isinstance(c, dict)),
-                         key=lambda c: int(c.get("index", 0)))
+        try:
+            choices = [reply_object(c, f"choices[{i}]") for i, c in enumerate(data["choices"])]
+            order = [reply_count(c.get("index"), f"choices[{i}].index")
+                     for i, c in enumerate(choices)]
+            usage = reply_object(data.get("usage") or {}, "usage")
+            reply_count(usage.get("prompt_tokens"), "usage.prompt_tokens")
+            reply_count(usage.get("completion_tokens"), "usage.completion_tokens")
+        except MalformedReply as e:
+            raise self._malformed(e, path) from None
+        choices = [c for _, c in sorted(zip(order, choices, strict=True), key=lambda p: p[0])]
         if not choices:
             msg = (f"{self.base_url}{path} answered with no choices at all; run the cell again, "
                    "and if it persists, check the server's log.")
@@ -393,23 +449,38 @@ class OpenAICompatBackend(LiveBackend):
             msg = (f"Asked {self.base_url} for {n} choices and got {len(choices)}: this server "
                    "ignores n (Ollama's /v1 does). Make the backend with use_n=False.")
             raise BackendError(msg)
-        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
-        return choices[:n], usage or {}, latency
+        return choices[:n], dict(usage), latency
 
-    def _parse(self, choice: Mapping[str, Any], request: Request
+    def _malformed(self, e: MalformedReply, path: str) -> BackendError:
+        return BackendError(
+            f"The server at {self.base_url} sent an answer to {path} that cannot be read: {e}. "
+            "Is base_url an OpenAI-compatible server (vLLM, SGLang, llama-server, Ollama's /v1)? "
+            "Check the address, update the server, or try mode='chat'; running the cell again "
+            "retries.")
+
+    def _parse(self, choice: Mapping[str, Any], request: Request, i: int = 0
                ) -> tuple[str, str | None, tuple[Token, ...], str]:
-        """Text, thinking, tokens and finish reason of one choice."""
+        """Text, thinking, tokens and finish reason of one choice (choice ``i``)."""
         k = request.top_logprobs
-        if self._raw(request):
-            text = str(choice.get("text") or "")
-            thinking = None
-        else:
-            message = choice.get("message") or {}
-            text = str(message.get("content") or "")
-            thinking = message.get("reasoning_content") or message.get("reasoning") or None
-        tokens = _tokens(choice.get("logprobs"), k)
-        finish = "length" if choice.get("finish_reason") == "length" else "stop"
-        return text, (str(thinking) if thinking else None), tokens, finish
+        where = f"choices[{i}]"
+        try:
+            if self._raw(request):
+                text = reply_text(choice.get("text"), f"{where}.text")
+                thinking = ""
+            else:
+                message = reply_object(choice.get("message", MISSING), f"{where}.message")
+                text = reply_text(message.get("content"), f"{where}.message.content")
+                thinking = (reply_text(message.get("reasoning_content"),
+                                       f"{where}.message.reasoning_content")
+                            or reply_text(message.get("reasoning"),
+                                          f"{where}.message.reasoning"))
+            tokens = _tokens(choice.get("logprobs"), k, f"{where}.logprobs")
+            reason = reply_text(choice.get("finish_reason"), f"{where}.finish_reason")
+        except MalformedReply as e:
+            path = "/completions" if self._raw(request) else "/chat/completions"
+            raise self._malformed(e, path) from None
+        finish = "length" if reason == "length" else "stop"
+        return text, thinking or None, tokens, finish
 
     def _sample(self, request: Request) -> Completion:
         choices, usage, latency = self._request(request, 1)
@@ -441,7 +512,7 @@ class OpenAICompatBackend(LiveBackend):
         first = request.with_seed(seeds[0])
         n = len(seeds)
         choices, usage, latency = self._request(first, n)
-        parsed = [self._parse(c, first) for c in choices]
+        parsed = [self._parse(c, first, i) for i, c in enumerate(choices)]
         total = int(usage.get("completion_tokens") or 0)
         if all(p[2] for p in parsed):
             counts = [len(p[2]) for p in parsed]
