@@ -197,14 +197,20 @@ def chart_summary(spec: Mapping[str, Any], static: str | None = None) -> str:
     return f"Chart {name} ({how}; run the cell for the interactive chart)"
 
 
+_STATIC_FONT = "Arial, Helvetica, 'Liberation Sans', sans-serif"
+
+
 def static_chart(spec: dict[str, Any]) -> dict[str, Any]:
     """The static forms of a Vega-Lite ``spec``, rendered offline by vl-convert:
     ``{"image/svg+xml": ...}``, or ``{"image/png": ...}`` when the SVG holds anything but
     drawing (links or images from data; a PNG cannot run script wherever it is shown), or
     ``{}`` when the chart cannot be converted. The SVG is the same for the same spec."""
-    # no ARIA labels: an SVG shown as an image never exposes them (the image's alt text does
-    # that), and they are a fifth to a third of the file
-    spec = {**spec, "config": {**(spec.get("config") or {}), "aria": False}}
+    # No ARIA labels: an SVG shown as an image never exposes them (the image's alt text does
+    # that), and they are a fifth to a third of the file. Text is laid out with vl-convert's
+    # Liberation Sans, metric-compatible with Arial and Helvetica: naming them keeps a viewer
+    # from drawing it in a wider sans-serif that would overflow the image.
+    config = {"font": _STATIC_FONT, **(spec.get("config") or {}), "aria": False}
+    spec = {**spec, "config": config}
     try:
         svg = _convert(spec, "image/svg+xml")
         if _inert_svg(svg):
