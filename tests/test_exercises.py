@@ -23,6 +23,7 @@ import nbformat
 import pytest
 
 import itc_lab
+from itc_lab.analysis import maj_at_k
 from itc_lab.analysis.scaling import fit_log_linear
 from itc_lab.connect import lessons_dir
 from itc_lab.datasets import evaluate
@@ -34,6 +35,7 @@ from itc_lab.exercises import (
     grade_answer,
     hint,
     load_pack,
+    mistake_examples,
     register_pack,
     require,
 )
@@ -83,10 +85,12 @@ def write_exercise(folder: Path, name: str, **fields: Any) -> Path:
          "success": "{answer} tokens."},
         {"expr": "is_whole(answer)", "message": "a whole number, not {answer!r}", "hidden": True},
     ])
+    mistakes = data.pop("mistakes", [])
     lines = [f"{k} = {json.dumps(v)}" for k, v in data.items() if v is not None]
-    for c in checks:
-        lines.append("\n[[checks]]")
-        lines += [f"{k} = {json.dumps(v)}" for k, v in c.items()]
+    for table, rows in (("checks", checks), ("mistakes", mistakes)):
+        for row in rows:
+            lines.append(f"\n[[{table}]]")
+            lines += [f"{k} = {json.dumps(v)}" for k, v in row.items()]
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -774,3 +778,361 @@ def test_solution_notebooks_pass_nbval_and_student_notebooks_fail_until_solved(t
     todo = _nbval(student)
     assert todo.returncode != 0
     assert "1 failed" in todo.stdout and "00-least-likely-token" in todo.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# The lessons' own exercises, on the lessons' own data
+# ---------------------------------------------------------------------------------------------
+
+RUN_LESSONS = r'''
+"""Run every lesson in this process in replay mode, answer each exercise with its solution, and
+print JSON: the solution's verdict, which values shown above the exercise its check would accept,
+and the feedback each listed mistake gets (with the mistakes left out, too)."""
+import contextlib, dataclasses, html, io, json, os, re, sys
+from pathlib import Path
+
+import nbformat
+
+from itc_lab.exercises import catalog, check, mistake_examples
+from itc_lab.exercises import packs
+
+NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?%?")
+QUOTED = re.compile(r"'([^'\n]{1,200})'|\"([^\"\n]{1,200})\"")
+
+
+def shown(output):
+    """What a reader sees of a stored output: printed text, a result's text, the visible text
+    of HTML (not hover titles); not chart images, whose text is axis labels."""
+    if output.get("output_type") == "stream":
+        return output.get("text", "")
+    data = output.get("data", {})
+    texts = [data.get("text/plain", "")]
+    if "text/html" in data:
+        markup = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", data["text/html"], flags=re.S)
+        texts.append(html.unescape(re.sub(r"<[^>]*>", "\n", markup)))
+    return "\n".join(texts)
+
+
+def candidates(text):
+    for m in NUMBER.finditer(text):
+        raw = m.group(0)
+        value = float(raw.rstrip("%").replace(",", ""))
+        yield raw, value / 100 if raw.endswith("%") else value
+        if not raw.endswith("%") and value == int(value) and abs(value) < 10**9:
+            yield raw, int(value)
+    for m in QUOTED.finditer(text):
+        yield m.group(0), m.group(1) if m.group(1) is not None else m.group(2)
+    for line in text.splitlines():
+        if line.strip():
+            yield line, line.strip()
+
+
+found = catalog()
+report = []
+for path in sorted(Path(sys.argv[1]).glob("[0-9][0-9]_*.ipynb")):
+    nb = nbformat.read(path, as_version=4)
+    ns = {"__name__": "__main__"}
+    seen = []
+    os.chdir(path.parent)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        seen += [shown(o) for o in cell.get("outputs", [])]
+        tag = cell.metadata.get("itc_lab")
+        if not (tag and tag.get("part") == "code"):
+            with contextlib.redirect_stdout(io.StringIO()):
+                exec(compile(cell.source, f"{path.name}", "exec"), ns)
+            continue
+        ex = found[tag["exercise"]]
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec("\n".join(p for p in (ex.setup, ex.solution) if p), ns)
+        context = eval(f"({ex.call},)", ns)
+        answer = ns["my_answer"]
+        accepted = sorted({raw for text in seen for raw, value in candidates(text)
+                           if check(ex.id, value, *context)})
+        bare = dataclasses.replace(ex, mistakes=())
+        mistakes = []
+        for mistake, value in mistake_examples(ex.id, *context):
+            if value is None:
+                continue
+            fb = check(ex.id, value, *context)
+            mistakes.append({"answer": repr(value), "passed": fb.passed,
+                             "message": fb.message.removeprefix("Not yet: "),
+                             "generic": packs._run(bare, value, context)[2]})
+        report.append({"id": ex.id, "lesson": path.stem, "answer": repr(answer),
+                       "solution": check(ex.id, answer, *context).message,
+                       "accepted": accepted, "mistakes": mistakes})
+print(json.dumps(report))
+'''
+
+
+@pytest.fixture(scope="module")
+def lesson_exercises() -> dict[str, dict[str, Any]]:
+    """Every lesson run once in replay mode (one fresh Python, no exercise packs but the
+    built-in one), its exercises answered by their solutions."""
+    env = {k: v for k, v in os.environ.items() if k not in (exercises.PACKS_ENV,
+                                                              exercises.GRADE_REPORT_ENV)}
+    env.update(ITC_LAB_MODE="replay", ITC_LAB_LESSONS=str(LESSONS))
+    done = subprocess.run([sys.executable, "-c", RUN_LESSONS, str(LESSONS)], env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return {r["id"]: r for r in json.loads(done.stdout)}
+
+
+@pytest.mark.parametrize("ex_id", sorted(BUILTIN_IDS))
+def test_lesson_exercise_answer_is_not_shown_above_it(lesson_exercises, ex_id):
+    """No value shown in the stored outputs above an exercise (numbers, percentages, quoted
+    strings, whole lines) is accepted by its check: the learner has to work it out. (For
+    01-accuracy-per-token the answer is the name of one of the techniques listed; no line
+    names it as the answer, and the numbers that decide it are not shown.)"""
+    report = lesson_exercises[ex_id]
+    assert report["solution"].startswith("Correct: "), report
+    assert report["accepted"] == [], f"{ex_id}: shown above it: {report['accepted']}"
+
+
+@pytest.mark.parametrize("ex_id", sorted(BUILTIN_IDS - {"05-constraints"}))
+def test_lesson_exercise_names_the_misconception_of_common_wrong_answers(lesson_exercises,
+                                                                         ex_id):
+    """Each common wrong answer listed in the exercise's file, computed on the lesson's data,
+    gets a message of its own, not the check's general one."""
+    report = lesson_exercises[ex_id]
+    wrong = [m for m in report["mistakes"] if not m["passed"]]  # a few equal the answer here
+    assert len(wrong) >= 2, report
+    for m in wrong:
+        assert m["message"] != m["generic"], (ex_id, m)
+    assert len({m["message"] for m in wrong}) >= 2
+
+
+def test_05_wrong_sentences_are_told_which_rule_they_break():
+    meta = {"required": ["road", "wind"], "max_words": 12, "forbidden": "e"}
+    for sentence, says in [("The wind on the road", "no letter 'e'"),
+                           ("A cold wind blows.", "'road' is missing"),
+                           ("wind road " * 7, "at most 12 words")]:
+        fb = check("05-constraints", sentence, meta)
+        assert not fb and says in fb.message, (sentence, fb.message)
+
+
+# ---------------------------------------------------------------------------------------------
+# An instructor's own exercises, handed out and graded
+# ---------------------------------------------------------------------------------------------
+
+INSTRUCTOR_PACK = {
+    "00-count-tokens": {
+        "title": "Count the tokens", "points": 4,
+        "prompt": "Set `my_answer` to the number of tokens in the greedy answer.",
+        "starter": "my_answer = None  # a whole number",
+        "solution": "my_answer = len(greedy.tokens)  # SOLUTION-MARK-1",
+        "define": "want = len(completion.tokens)",
+        "checks": [{"expr": "answer == want", "message": "count `greedy.tokens`, not {answer}",
+                    "success": "{want} tokens."},
+                   {"expr": "is_whole(answer)", "message": "a whole number", "hidden": True}],
+        "mistakes": [{"answer": "len(completion.text.split())",
+                      "message": "{answer} counts the words; a token is often part of a word."}],
+    },
+    "00-mean-probability": {
+        "title": "Mean confidence", "points": 2,
+        "prompt": "Set `my_answer` to the mean probability of the greedy answer's tokens.",
+        "starter": "my_answer = None  # a number from 0 to 1",
+        "solution": ("my_answer = sum(t.prob for t in greedy.tokens) / len(greedy.tokens)"
+                     "  # SOLUTION-MARK-2"),
+        "define": "want = sum(t.prob for t in completion.tokens) / len(completion.tokens)",
+        "checks": [{"expr": "is_number(answer)", "message": "a number, not {answer!r}"},
+                   {"expr": "close(answer, want)", "message": "average `t.prob`",
+                    "success": "mean p = {want:.4f}."}],
+        "mistakes": [{"expr": "close(answer, want, 1e-3)", "example": "round(want, 2)",
+                      "message": "rounded: compute it in Python."}],
+    },
+}
+
+
+def _instructor_pack(folder: Path) -> Path:
+    for ex_id, fields in INSTRUCTOR_PACK.items():
+        write_exercise(folder, ex_id, context=["completion"], call="greedy", hints=["Look."],
+                       **fields)
+    return folder
+
+
+def _answer(nb: Any, ex_id: str, code: str) -> None:
+    cell = exercise_cells(nb)[(ex_id, "code")]
+    cell.source = re.sub(r"^my_answer = None.*$", code, cell.source, count=1, flags=re.M)
+
+
+def _run_clean(notebook: Path) -> dict[str, str]:
+    """Execute a notebook in a fresh kernel with no exercise pack in the environment, from its
+    own folder; returns each exercise's feedback as the notebook shows it."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in (exercises.PACKS_ENV, exercises.GRADE_REPORT_ENV, "ITC_LAB_LESSONS")}
+    env["ITC_LAB_MODE"] = "replay"
+    done = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook",
+                           "--execute", "--output", f"{notebook.stem}.ran.ipynb", notebook.name],
+                          cwd=notebook.parent, env=env, capture_output=True, text=True,
+                          timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ran = nbformat.read(notebook.with_name(f"{notebook.stem}.ran.ipynb"), as_version=4)
+    said = {}
+    for (ex_id, part), cell in exercise_cells(ran).items():
+        if part == "code":
+            [result] = [o for o in cell.outputs if o.output_type == "execute_result"]
+            said[ex_id] = result.data["text/plain"]
+            assert "itc-lab-feedback" in result.data["text/html"]
+    return said
+
+
+def test_instructor_exercises_work_without_their_pack_and_grade_agrees(tmp_path):
+    pack = _instructor_pack(tmp_path / "my-course" / "exercises")
+    out = tmp_path / "class"
+    assert cli("exercises", "build", "--pack", str(pack), "--out", str(out), "--lessons",
+               "00")[0] == 0
+    student = out / "student" / "00_meet_your_model.ipynb"
+    text = student.read_text(encoding="utf-8")
+    assert "SOLUTION-MARK" not in text and "'solution'" not in text  # no solution travels
+    assert "SOLUTION-MARK-1" in (out / "solutions" / "00_meet_your_model.ipynb").read_text()
+
+    right, wrong = nbformat.read(student, as_version=4), nbformat.read(student, as_version=4)
+    _answer(right, "00-count-tokens", "my_answer = len(greedy.tokens)")
+    _answer(right, "00-mean-probability",
+            "my_answer = sum(t.prob for t in greedy.tokens) / len(greedy.tokens)")
+    _answer(wrong, "00-count-tokens", "my_answer = len(greedy.text.split())")
+    _answer(wrong, "00-mean-probability",
+            "my_answer = round(sum(t.prob for t in greedy.tokens) / len(greedy.tokens), 2)")
+    submitted = out / "student"
+    nbformat.write(right, submitted / "ada.ipynb")
+    nbformat.write(wrong, submitted / "bob.ipynb")
+
+    said = {name: _run_clean(submitted / f"{name}.ipynb") for name in ("ada", "bob")}
+    assert said["ada"]["00-count-tokens"].startswith("[00-count-tokens] Correct: ")
+    assert said["ada"]["00-mean-probability"].startswith("[00-mean-probability] Correct: ")
+    assert "counts the words" in said["bob"]["00-count-tokens"]
+    assert "rounded" in said["bob"]["00-mean-probability"]  # the same verdict when graded:
+    assert "Not answered yet" in said["ada"]["00-least-likely-token"]
+
+    csv_path = tmp_path / "grades.csv"
+    done = subprocess.run(
+        [sys.executable, "-m", "itc_lab.cli", "exercises", "grade", str(submitted / "ada.ipynb"),
+         str(submitted / "bob.ipynb"), "--pack", str(pack), "--csv", str(csv_path)],
+        env={k: v for k, v in os.environ.items() if k != exercises.PACKS_ENV},
+        capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    output = done.stdout + done.stderr
+    assert "WARNING" not in output and "…" not in output, output  # no kernel noise, no cuts
+    rows = list(__import__("csv").DictReader(csv_path.open(encoding="utf-8")))
+    graded = {(Path(r["notebook"]).stem, r["exercise"]): r for r in rows}
+    for name in ("ada", "bob"):
+        for ex_id, shown in said[name].items():
+            row = graded[(name, ex_id)]
+            passed_in_notebook = "] Correct: " in shown
+            assert (row["passed"] == "True") == passed_in_notebook, (name, ex_id, shown, row)
+            assert int(row["points"]) == (int(row["possible"]) if passed_in_notebook else 0)
+            assert shown == f"[{ex_id}] {row['message']}"  # the same words, too
+    assert {r["role"] for r in rows} == {"student"}
+    assert "Students" in done.stdout and "ada.ipynb" in done.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# Feedback, hints and the one grading rule
+# ---------------------------------------------------------------------------------------------
+
+
+def test_feedback_is_styled_html_with_every_text_escaped_and_a_plain_fallback(tmp_path):
+    write_exercise(tmp_path, "t-html", context=[], call=None, checks=[
+        {"expr": "answer == 1", "message": "you said {answer!r}: see `<b>` & **this**"}])
+    register_pack(tmp_path)
+    fb = check("t-html", "<script>alert('x')</script>")
+    page = fb._repr_html_()
+    assert "<script>" not in page and "&lt;script&gt;" in page  # the answer is escaped
+    assert "<code>&lt;b&gt;</code>" in page and "&amp;" in page  # markdown code, escaped
+    assert "<strong>this</strong>" in page and "✗ Not yet" in page
+    assert 'class="itc-lab-feedback"' in page and "border-left" in page
+    assert repr(fb) == ("[t-html] Not yet: you said \"<script>alert('x')</script>\": "
+                        "see `<b>` & **this**")
+    assert "✓ Correct" in check("t-html", 1)._repr_html_()
+    assert "Not answered yet" in check("t-html", None)._repr_html_()
+
+
+def test_hints_render_as_formatted_text():
+    h = hint("02-pass-at-k", 2)
+    assert isinstance(h, str) and h == get_exercise("02-pass-at-k").hints[1]
+    assert repr(h).startswith("Hint 2 of 2 (02-pass-at-k): ") and "`" not in repr(h)
+    assert not repr(h).startswith("'")  # not a quoted Python string
+    first = hint("02-pass-at-k")._repr_markdown_()
+    assert first.startswith("**💡 Hint 1 of 2 (02-pass-at-k):**")
+    assert 'itc_lab.hint("02-pass-at-k", 2)' in first  # where the next one is
+    from IPython.lib.pretty import pretty
+
+    assert pretty(h) == repr(h)
+
+
+def test_a_rounded_answer_gets_one_verdict_in_the_notebook_and_when_graded(tmp_path,
+                                                                           monkeypatch):
+    """The issue's case: maj@4 = 0.05563..., answered 0.0556. Before, the notebook said
+    "Correct" and grading gave 0/3; now both say "Not yet", and so does require()."""
+    answers = ["3"] * 13 + ["7", "9", "7"]  # maj@4 with gold "7": a small share of the sets
+    context = (answers, "7", 4)
+    exact = maj_at_k(answers, "7", 4)
+    report = tmp_path / "report.jsonl"
+    monkeypatch.setenv(exercises.GRADE_REPORT_ENV, str(report))
+    for answer, ok in [(exact, True), (round(exact, 4), False), (round(exact, 8), True)]:
+        shown = check("02-maj-at-k", answer, *context)
+        graded = grade_answer("02-maj-at-k", answer, *context)
+        assert bool(shown) == graded.passed_all == ok, answer
+        assert graded.points == (3 if ok else 0)
+        if not ok:
+            with pytest.raises(AssertionError, match="not exact"):
+                require("02-maj-at-k", answer, *context)
+    logged = [json.loads(line) for line in report.read_text().splitlines()]
+    assert [e["passed_all"] for e in logged] == [True, False, True]
+
+
+@pytest.mark.parametrize(("fields", "expected"), [
+    ({"mistakes": [{"message": "m"}]}, r"needs exactly one of 'answer'"),
+    ({"mistakes": [{"answer": "1", "expr": "True", "message": "m"}]}, r"exactly one of"),
+    ({"mistakes": [{"answer": "1 +", "message": "m"}]}, r"'mistakes\[0\]\.answer' is not valid"),
+    ({"mistakes": [{"answer": "1", "message": "m", "example": "2"}]}, r"'answer' and 'example'"),
+    ({"mistakes": [{"answer": "1", "message": "m", "why": "x"}]}, r"unknown field\(s\) \['why'\]"),
+    ({"tolerance": 2}, r"'tolerance' must be a number from 0 to 1"),
+])
+def test_malformed_mistakes_and_tolerance_name_the_field(tmp_path, fields, expected):
+    path = write_exercise(tmp_path, "t-bad-mistake", **fields)
+    with pytest.raises(ExercisePackError, match=expected) as err:
+        load_pack(tmp_path)
+    assert str(err.value).startswith(f"{path}: ")
+
+
+def test_mistakes_follow_the_exercise_tolerance_and_never_hide_a_lesson_check(tmp_path):
+    write_exercise(tmp_path, "t-tol", context=["n"], call="2", tolerance=0.01, checks=[
+        {"expr": "n > 0", "message": "the lesson gave n = {n}"},
+        {"expr": "close(answer, 1 / n)", "message": "divide 1 by n", "success": "1/n"}],
+        mistakes=[{"answer": "n", "message": "that is n itself"},
+                  {"answer": "1 / n + 0.5", "message": "you added a half"}])
+    register_pack(tmp_path)
+    assert check("t-tol", 0.504, 2)  # within the exercise's 1%
+    assert check("t-tol", 2.01, 2).message == "Not yet: that is n itself"  # matched within 1%
+    assert check("t-tol", 1.0, 2).message == "Not yet: you added a half"
+    assert check("t-tol", 0.7, 2).message == "Not yet: divide 1 by n"
+    # a check that does not look at the answer speaks for itself, whatever the answer
+    assert check("t-tol", -1, -1).message == "Not yet: the lesson gave n = -1"
+    found = mistake_examples("t-tol", 2)
+    assert [(m.message, v) for m, v in found] == [("that is n itself", 2),
+                                                  ("you added a half", 1.0)]
+
+
+def test_an_embedded_exercise_checks_without_its_pack_and_a_pack_wins(tmp_path):
+    import tomllib
+
+    path = _instructor_pack(tmp_path / "pack") / "00-count-tokens.toml"
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    data.pop("solution")
+    greedy = Completion(text="a b", model="m", backend="b", seed=0,
+                        tokens=(Token("a"), Token(" b"), Token("")))
+    saved = dict(exercises._EMBEDDED)
+    try:
+        assert itc_lab.exercises.embed(data) == "00-count-tokens"
+        assert check("00-count-tokens", 3, greedy) and hint("00-count-tokens") == "Look."
+        assert "counts the words" in check("00-count-tokens", 2, greedy).message
+        register_pack(path.parent)  # the instructor's file wins over the notebook's copy
+        tampered = dict(data, checks=[{"expr": "True", "message": "anything goes"}])
+        itc_lab.exercises.embed(tampered)
+        assert not check("00-count-tokens", 99, greedy)
+    finally:
+        exercises._EMBEDDED.clear()
+        exercises._EMBEDDED.update(saved)

@@ -118,12 +118,6 @@ class ExerciseCheck:
     _message_code: CodeType | None = field(default=None, repr=False, compare=False)
     _success_code: CodeType | None = field(default=None, repr=False, compare=False)
 
-    @property
-    def about_answer(self) -> bool:
-        """Whether the expression looks at ``answer``; a check that does not is about the
-        lesson's values, and its message is never replaced by a mistake's."""
-        return _names_answer(self.expr)
-
 
 @dataclass(frozen=True)
 class Mistake:
@@ -354,13 +348,41 @@ def _sets_my_answer(path: Path, label: str, source: str) -> None:
     raise _fail(path, msg)
 
 
+def _names(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
 @functools.cache
-def _names_answer(expr: str) -> bool:
+def _answer_names(define: str) -> frozenset[str]:
+    """``answer`` and the names ``define`` computes from it (``ok, reason = f(answer)``)."""
+    found = {"answer"}
+    try:
+        tree = ast.parse(define)
+    except SyntaxError:
+        return frozenset(found)
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign):
+            value, targets = stmt.value, list(stmt.targets)
+        elif isinstance(stmt, ast.AugAssign | ast.AnnAssign) and stmt.value is not None:
+            value, targets = stmt.value, [stmt.target]
+        else:
+            continue
+        if _names(value) & found:
+            for target in targets:
+                found |= _names(target)
+    return frozenset(found)
+
+
+@functools.cache
+def _about_answer(expr: str, define: str) -> bool:
+    """Whether a check looks at the answer (``answer``, or what ``define`` computes from it).
+    A check that does not is about the lesson's values: its message is never replaced by a
+    mistake's."""
     try:
         tree = ast.parse(expr.strip(), mode="eval")
     except SyntaxError:
         return True
-    return any(isinstance(n, ast.Name) and n.id == "answer" for n in ast.walk(tree))
+    return bool(_names(tree) & _answer_names(define))
 
 
 def _check_table(path: Path, i: int, data: Any) -> ExerciseCheck:
@@ -833,14 +855,15 @@ def _run(ex: Exercise, answer: Any, context: Sequence[Any]) -> tuple[bool, bool,
             continue
         ok, why = _one(chk, ns)
         if not ok:
-            return False, False, (chk.about_answer and _mistake(ex, ns)) or why, False
+            mistake = _mistake(ex, ns) if _about_answer(chk.expr, ex.define) else None
+            return False, False, mistake or why, False
         if chk._success_code is not None:
             success = _show(chk._success_code, ns, chk.success)
     for chk in ex.checks:
         if chk.hidden:
             ok, why = _one(chk, ns)
             if not ok:
-                mistake = _mistake(ex, ns) if chk.about_answer else None
+                mistake = _mistake(ex, ns) if _about_answer(chk.expr, ex.define) else None
                 return True, False, mistake or why, mistake is None
     return True, True, success, False
 
