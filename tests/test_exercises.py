@@ -643,7 +643,7 @@ def test_build_and_grade_lesson_00_with_a_pack_from_another_folder(tmp_path):
     nbformat.write(edited, partial)
 
     code, text = cli("exercises", "grade", str(student), str(solution), str(partial),
-                     "--pack", str(pack), "--json")
+                     "--pack", str(pack), "--json", "--csv", str(tmp_path / "grades.csv"))
     assert code == 0
     report = json.loads(text)
     by_name = {Path(g["notebook"]).name: g for g in report["notebooks"]}

@@ -325,8 +325,8 @@ def early_stopping_chart(rows: Sequence[Mapping[str, Any]], *, budget: int,
     # two lines per rule; one row per rule keeps the chart short for any number of problems.
     counts: dict[tuple[str, int, str], int] = {}
     for r in items:
-        key = (r["method"], int(r["samples"]), r["result"])
-        counts[key] = counts.get(key, 0) + 1
+        cell = (str(r["method"]), int(r["samples"]), str(r["result"]))
+        counts[cell] = counts.get(cell, 0) + 1
     cells = [{"method": m, "samples": k, "result": res, "problems": n}
              for (m, k, res), n in counts.items()]
     rule_data = safe_data([{"budget": budget, "label": f"fixed budget = {budget}"}])
