@@ -330,7 +330,7 @@ def test_early_stopping_chart_panels_rule_and_summary():
     assert many["hconcat"][0]["height"] == 44 * 2
     cells = [r for r in all_data(spec) if "problems" in r and "result" in r]
     assert sum(c["problems"] for c in cells) == len(stopping_rows(16))  # every problem counted
-    assert [mark_type(v) for v in views(right)] == ["rule", "text", "point"]  # no overlapping labels
+    assert [mark_type(v) for v in views(right)] == ["rule", "text", "point"]
     assert right["layer"][2]["encoding"]["color"]["legend"]["orient"] == "bottom"
     summary = {r["method"]: r for r in all_data(spec) if "mean_samples" in r}
     assert summary["fixed"]["mean_samples"] == 16 and summary["fixed"]["saved"] == 0
