@@ -1,10 +1,17 @@
 """The embedded llama.cpp engine, for real (needs the engine built: ./run setup)."""
 
+import contextlib
 import os
+import queue
 import signal
+import subprocess
+import sys
+import threading
 import time
 import warnings
+from pathlib import Path
 
+import httpx
 import pytest
 
 from itc_lab import BackendError, Request
@@ -368,3 +375,116 @@ def test_a_prompt_longer_than_a_slot_says_how_to_make_room():
         # the slots the refused requests held are free again
         out = backend.generate(Request(prompt="Say hi.", max_tokens=4), n=2)
         assert len(out) == 2 and all(c.completion_tokens >= 1 for c in out)
+
+
+# -- interrupting a batch, a hung engine, an engine started from a thread ------------------------
+
+INTERRUPTED_CHILD = """
+import time
+from itc_lab import Request
+from itc_lab.backends.embedded.backend import EmbeddedBackend
+
+backend = EmbeddedBackend(slots=8)
+backend.start()
+print("ready", backend.pid, flush=True)
+long = Request(prompt="Count from 1 to 1000, separated by commas.", temperature=1.0,
+               max_tokens=1500)
+try:
+    backend.generate(long, n=8)  # minutes on 2 cores
+    print("finished", flush=True)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+# the engine keeps running: the next call works on the same server
+out = backend.generate(Request(prompt="Say hi.", max_tokens=4))
+print("again", backend.pid, out[0].completion_tokens, flush=True)
+"""
+
+
+def _lines(stream, into):
+    for line in stream:
+        into.put((time.monotonic(), line.strip()))
+    into.put((time.monotonic(), None))
+
+
+def test_ctrl_c_returns_within_seconds_and_the_engine_carries_on():
+    child = subprocess.Popen([sys.executable, "-c", INTERRUPTED_CHILD], stdout=subprocess.PIPE,
+                             text=True, cwd=Path(__file__).resolve().parents[1])
+    lines = queue.Queue()
+    threading.Thread(target=_lines, args=(child.stdout, lines), daemon=True).start()
+    try:
+        _, ready = lines.get(timeout=300)
+        assert ready.startswith("ready"), ready
+        engine_pid = int(ready.split()[1])
+        time.sleep(3)  # the eight samples are being decoded
+        sent = time.monotonic()
+        child.send_signal(signal.SIGINT)  # what a kernel interrupt does
+        at, line = lines.get(timeout=60)
+        assert line == "interrupted"
+        assert at - sent < 5  # it used to wait for all eight samples: minutes
+        _, again = lines.get(timeout=120)
+        assert again.split()[:2] == ["again", str(engine_pid)]
+        assert int(again.split()[2]) >= 1
+        assert child.wait(timeout=60) == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    # the engine stopped with the process that owned it
+    for _ in range(100):
+        try:
+            os.kill(engine_pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the engine (pid {engine_pid}) outlived its process")
+
+
+def test_a_hung_engine_is_replaced_on_the_next_call():
+    backend = EmbeddedBackend(slots=2, request_timeout=5, health_timeout=2)
+    hung = None
+    try:
+        backend.start()
+        hung = backend.pid
+        assert hung is not None
+        os.kill(hung, signal.SIGSTOP)  # alive, but answers nothing
+        t0 = time.monotonic()
+        with pytest.raises(BackendError, match=r"sent nothing for 5 s .*request_timeout"):
+            backend.generate(Request(prompt="Say hi.", max_tokens=4))
+        assert time.monotonic() - t0 < 20  # the timeout, not the old 600 s
+        backend.request_timeout = 120  # the new engine may be slow to answer on a busy machine
+        with pytest.warns(EngineRestartedWarning, match="stopped answering"):
+            out = backend.generate(Request(prompt="Say hi.", max_tokens=4))
+        assert out[0].completion_tokens >= 1
+        assert backend.pid not in (None, hung)
+        assert backend.restarts == 1
+        with pytest.raises(ProcessLookupError):  # the hung one was killed, not left behind
+            os.kill(hung, 0)
+    finally:
+        if hung is not None:
+            for sig in (signal.SIGCONT, signal.SIGKILL):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(hung, sig)
+        backend.close()
+
+
+def test_an_engine_started_from_a_thread_outlives_the_thread():
+    # PR_SET_PDEATHSIG fires when the *thread* that started the child ends: a sweep's worker
+    # thread used to take the engine with it
+    backend = EmbeddedBackend(slots=2)
+    try:
+        starter = threading.Thread(target=backend.start)
+        starter.start()
+        starter.join()
+        pid, url = backend.pid, backend.url
+        assert pid is not None
+        time.sleep(3)  # the server used to get SIGTERM at once and be gone within 2 s
+        assert backend.pid == pid
+        assert httpx.get(f"{url}/health", timeout=10).status_code == 200
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", EngineRestartedWarning)
+            out = backend.generate(Request(prompt="Say hi.", max_tokens=4), n=2)
+        assert len(out) == 2
+        assert (backend.pid, backend.url) == (pid, url)
+    finally:
+        backend.close()

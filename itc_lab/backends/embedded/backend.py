@@ -1,9 +1,10 @@
-""""""
+"""``EmbeddedBackend``: the bundled model on a llama.cpp server this object starts and owns."""
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import json
 import os
 import subprocess
@@ -12,14 +13,21 @@ import time
 import warnings
 import weakref
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 import httpx
 
 from ...errors import BackendError
 from ...types import Alternative, Completion, Request, Token
-from ..base import LiveBackend, OnResult
+from ..base import (
+    CancelScope,
+    LiveBackend,
+    OnResult,
+    RequestDeadline,
+    cuttable_client,
+    fan_out,
+    request_deadline,
+)
 from .process import (
     EngineProcess,
     EngineRestartedWarning,
@@ -58,16 +66,32 @@ class EmbeddedBackend(LiveBackend):
     With ``pack_slots`` (the default) each request names the slot it runs on, so the samples in
     flight sit side by side; ``pack_slots=False`` leaves the choice to the server (for comparison:
     ``benchmarks/bench.py``).
+
+    ``request_timeout`` is the most seconds the server may stay silent while it answers (every
+    answer is streamed, token by token). A server that goes silent that long is suspect: the next
+    call asks its ``/health`` (``health_timeout`` seconds) and starts a new server if it does not
+    answer. Each request also has an overall deadline: ``deadline_s`` if given, else
+    ``10 × request_timeout + max_tokens × seconds_per_token`` per sample in it (generous: on a
+    busy machine a short answer can take minutes; silence is what ``request_timeout`` catches).
     """
 
     name = "embedded"
 
     def __init__(self, slots: int = 8, ctx_per_slot: int = 2048, threads: int | None = None,
-                 startup_timeout: float = 120.0, request_timeout: float = 600.0, *,
-                 shared_prefix: bool = True, pack_slots: bool = True) -> None:
+                 startup_timeout: float = 120.0, request_timeout: float = 60.0, *,
+                 shared_prefix: bool = True, pack_slots: bool = True,
+                 health_timeout: float = 5.0, deadline_s: float | None = None,
+                 seconds_per_token: float = 1.0) -> None:
         if slots < 1:
             msg = f"slots must be >= 1, not {slots}."
             raise ValueError(msg)
+        for knob, value in (("startup_timeout", startup_timeout),
+                            ("request_timeout", request_timeout),
+                            ("health_timeout", health_timeout), ("deadline_s", deadline_s),
+                            ("seconds_per_token", seconds_per_token)):
+            if value is not None and not (isinstance(value, int | float) and value > 0):
+                msg = f"{knob} must be a number of seconds > 0, not {value!r}."
+                raise ValueError(msg)
         self.model = DEFAULT_MODEL
         self.slots = slots
         self.concurrency = slots
@@ -76,8 +100,15 @@ class EmbeddedBackend(LiveBackend):
         self.ctx_per_slot = ctx_per_slot
         self.threads = threads or max(1, min(os.cpu_count() or 1, 8))
         self.startup_timeout = startup_timeout
-        self.request_timeout = request_timeout
+        self.request_timeout = float(request_timeout)
+        """Most seconds the server may stay silent while answering."""
+        self.health_timeout = float(health_timeout)
+        """Most seconds a suspect server has to answer ``/health`` before it is replaced."""
+        self.deadline_s = deadline_s
+        self.deadline_base_s = 10 * self.request_timeout
+        self.seconds_per_token = float(seconds_per_token)
         self.restarts = 0
+        self._suspect = False
         self._server: EngineProcess | None = None
         self._client: httpx.Client | None = None
         self._lock = threading.Lock()
@@ -105,15 +136,21 @@ class EmbeddedBackend(LiveBackend):
         with self._lock:
             server = self._server
             if server is not None and server.alive():
-                return server.url
-            if server is not None:
-                how = describe_exit(server.proc.returncode)
+                if not self._suspect or server.healthy(self.health_timeout):
+                    self._suspect = False
+                    return server.url
+                why = (f"stopped answering (a request got nothing for {self.request_timeout:g} s, "
+                       f"then /health got no answer within {self.health_timeout:g} s)")
+                server.kill()
+            elif server is not None:
+                why = f"had stopped ({describe_exit(server.proc.returncode)})"
                 server.stop()
+            if server is not None:
                 self._server = None
+                self._suspect = False
                 self.restarts += 1
-                warnings.warn(
-                    f"The embedded model server had stopped ({how}); starting a new one.",
-                    EngineRestartedWarning, stacklevel=4)
+                warnings.warn(f"The embedded model server {why}; starting a new one.",
+                              EngineRestartedWarning, stacklevel=4)
             binary, model_file = find_server_binary(), find_model_file()
             server = EngineProcess(binary, model_file, self.slots, self.ctx_per_slot, self.threads)
             try:
@@ -126,7 +163,9 @@ class EmbeddedBackend(LiveBackend):
             if self._client is None:
                 limits = httpx.Limits(max_connections=self.slots * 2,
                                       max_keepalive_connections=self.slots * 2)
-                self._client = httpx.Client(timeout=self.request_timeout, limits=limits)
+                # loopback only: no proxy from the environment
+                self._client = cuttable_client(timeout=self.request_timeout, limits=limits,
+                                               trust_env=False)
             return server.url
 
     def close(self) -> None:
@@ -165,7 +204,9 @@ class EmbeddedBackend(LiveBackend):
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         server, client = self._connection()
         try:
-            resp = client.post(server.url + path, json=body)
+            resp = client.post(server.url + path, json=body, timeout=self.request_timeout)
+        except httpx.TimeoutException:
+            raise self._silent(path) from None
         except httpx.HTTPError as e:
             raise self._transport_error(server, e) from None
         if resp.status_code != 200:
@@ -185,6 +226,27 @@ class EmbeddedBackend(LiveBackend):
         if not server.alive():
             raise self._dead(server)
         return server, client
+
+    def _silent(self, what: str) -> BackendError:
+        """A request that got nothing for ``request_timeout`` s: the server is suspect."""
+        self._suspect = True
+        msg = (f"The embedded model server sent nothing for {self.request_timeout:g} s "
+               f"(request_timeout) while answering {what}: it may be stuck. The next call "
+               "checks it and starts a new one if it does not answer. If the machine is only "
+               "busy, create the backend with a larger request_timeout, e.g. "
+               f"EmbeddedBackend(request_timeout={2 * self.request_timeout:g}).")
+        return BackendError(msg)
+
+    def _too_slow(self, request: Request, n: int) -> BackendError:
+        """A request still running at its deadline: the server answers, too slowly."""
+        self._suspect = True
+        samples = f"{n} samples" if n > 1 else "one sample"
+        msg = (f"The embedded model server was still answering ({samples} of at most "
+               f"{request.max_tokens} tokens) at the deadline of "
+               f"{self.deadline_text(request, n)}: the answer was coming too slowly. Ask for "
+               "fewer max_tokens or samples, or create the backend with a larger "
+               "seconds_per_token= (or a fixed deadline_s=).")
+        return BackendError(msg)
 
     def _transport_error(self, server: EngineProcess, e: httpx.HTTPError) -> BackendError:
         # a dropped connection is often the first sign of a dying server: give the
@@ -270,12 +332,9 @@ class EmbeddedBackend(LiveBackend):
             yield {"id_slot": slot}
 
     def _sample(self, request: Request) -> Completion:
-        body = self._body(request)
-        with self._slots(1, body["prompt"], request.max_tokens) as named:
-            t0 = time.perf_counter()
-            data = self._post("/completion", body | named)
-            latency = time.perf_counter() - t0
-        return self._completion(data, request, request.seed, latency)
+        # streamed like a group, so a server that goes silent is noticed within request_timeout
+        # however long the answer
+        return self._sample_group(request, 1)[0]
 
     def _events(self, resp: httpx.Response) -> Iterator[dict[str, Any]]:
         """The events of a streamed answer (server-sent ``data:`` lines), errors raised."""
@@ -305,17 +364,21 @@ class EmbeddedBackend(LiveBackend):
         The answer is streamed, so each sample reaches ``on_result`` as soon as it ends, with
         its own latency, and the samples finished before a failure are never lost.
         """
-        body = self._body(request) | {"n_cmpl": n, "stream": True}
+        body = self._body(request) | {"stream": True}
+        if n > 1:
+            body["n_cmpl"] = n
         texts: dict[int, list[str]] = {}
         probs: dict[int, list[Any]] = {}
         done: dict[int, Completion] = {}
+        deadline = RequestDeadline(None)
         with self._slots(n, body["prompt"], request.max_tokens) as named:
             server, client = self._connection()
             t0 = time.perf_counter()
             try:
                 # the server closes a streamed answer's connection after it: do not reuse it
-                with client.stream("POST", server.url + "/completion", json=body | named,
-                                   headers={"Connection": "close"}) as resp:
+                with request_deadline(self.deadline_for(request, n)) as deadline, client.stream(
+                        "POST", server.url + "/completion", json=body | named,
+                        headers={"Connection": "close"}, timeout=self.request_timeout) as resp:
                     for event in self._events(resp):
                         i = int(event.get("index", 0))
                         texts.setdefault(i, []).append(str(event.get("content", "")))
@@ -329,6 +392,10 @@ class EmbeddedBackend(LiveBackend):
                                                        time.perf_counter() - t0)
                         if on_result:
                             on_result(c)
+            except httpx.TimeoutException:
+                if deadline.passed:
+                    raise self._too_slow(request, n) from None
+                raise self._silent("/completion") from None
             except httpx.HTTPError as e:
                 raise self._transport_error(server, e) from None
         if len(done) != n:
@@ -345,9 +412,12 @@ class EmbeddedBackend(LiveBackend):
         if not self.shared_prefix or all(len(g) == 1 for g in groups):
             return super().generate_seeds(request, seeds, on_result=on_result)
         request = self.resolve(request)
+        for s in seeds:  # every seed is checked before anything is sent
+            request.with_seed(s)
         self._before_batch(len(seeds))
         out: list[Completion | None] = [None] * len(seeds)
         lock = threading.Lock()
+        scope = CancelScope()
 
         def run(group: list[int]) -> None:
             first = request.with_seed(seeds[group[0]])
@@ -355,24 +425,15 @@ class EmbeddedBackend(LiveBackend):
             def deliver(c: Completion) -> None:
                 with lock:
                     out[group[c.seed - first.seed]] = c
-                    if on_result:
+                    if on_result and not scope.cancelled:
                         on_result(c)
 
-            if len(group) == 1:
-                deliver(self._sample(first))
-            else:
-                self._sample_group(first, len(group), on_result=deliver)
+            self._sample_group(first, len(group), on_result=deliver)
 
         # two groups in flight: the second waits in the slot pool and goes out the moment the
-        # first one's answer is back
-        with ThreadPoolExecutor(max_workers=min(2, len(groups)),
-                                thread_name_prefix="itc-embedded") as ex:
-            futures = [ex.submit(run, g) for g in groups]
-            wait(futures)
-        for f in futures:
-            exc = f.exception()
-            if exc is not None:
-                raise exc
+        # first one's answer is back. An interrupt cuts both and returns at once.
+        jobs = [functools.partial(run, g) for g in groups]
+        fan_out(jobs, min(2, len(groups)), "itc-embedded", scope)
         return [c for c in out if c is not None]
 
     def prompt_tokens_evaluated(self) -> int:

@@ -7,12 +7,16 @@ import contextlib
 import ctypes
 import importlib.util
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -87,10 +91,69 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """Linux: the server gets SIGTERM when the kernel process dies, even by SIGKILL."""
+    """Linux: the server gets SIGTERM when its parent dies, even by SIGKILL.
+
+    The kernel's "parent" here is the *thread* that started the child, so every engine is started
+    from one thread that lives as long as Python (``_Spawner``), never from a thread that may end
+    first (a sweep's worker, a notebook's background task)."""
     with contextlib.suppress(Exception):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+class _Spawner:
+    """One long-lived daemon thread that starts every engine process (see ``_die_with_parent``).
+
+    It ends only when Python does, so an engine lives exactly as long as the Python process, or
+    until it is stopped, whichever thread started it. A process made by ``fork`` gets its own.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def _loop(self, jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]]) -> None:
+        while True:
+            job, result = jobs.get()
+            if not result.set_running_or_notify_cancel():
+                continue
+            try:
+                result.set_result(job())
+            except BaseException as e:  # handed to the caller
+                result.set_exception(e)
+
+    def popen(self, *args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        """``subprocess.Popen(*args, **kwargs)``, run on the spawner thread."""
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive() or self._pid != os.getpid():
+                self._jobs = queue.SimpleQueue()
+                self._thread = threading.Thread(target=self._loop, args=(self._jobs,),
+                                                name="itc-engine-spawner", daemon=True)
+                self._thread.start()
+                self._pid = os.getpid()
+            jobs = self._jobs
+        result: Future[subprocess.Popen[bytes]] = Future()
+        jobs.put((lambda: subprocess.Popen(*args, **kwargs), result))
+        try:
+            return result.result()
+        except BaseException:
+            # interrupted while the spawner was starting it: stop it once it exists
+            result.add_done_callback(_kill_started)
+            raise
+
+
+def _kill_started(result: Future[subprocess.Popen[bytes]]) -> None:
+    if not result.cancelled() and result.exception() is None:
+        proc = result.result()
+        with contextlib.suppress(OSError):
+            proc.kill()
+        with contextlib.suppress(Exception):
+            proc.wait(timeout=5)
+
+
+_SPAWNER = _Spawner()
 
 def describe_exit(code: int | None) -> str:
     if code is None:
@@ -118,10 +181,10 @@ class EngineProcess:
             "--no-webui", "--no-warmup", "--metrics",
         ]
         kwargs: dict[str, Any] = {}
-        if os.name == "posix":
+        if sys.platform.startswith("linux"):
             kwargs["preexec_fn"] = _die_with_parent
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log,
-                                     stderr=subprocess.STDOUT, **kwargs)
+        self.proc = _SPAWNER.popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log,
+                                   stderr=subprocess.STDOUT, **kwargs)
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -150,6 +213,25 @@ class EngineProcess:
         msg = (f"The embedded model server did not become ready within {timeout:.0f} s. "
                f"Its log ends with:\n{self.tail()}")
         raise BackendUnavailable(msg)
+
+    def healthy(self, timeout: float) -> bool:
+        """True when the server answers ``/health`` within ``timeout`` seconds."""
+        if not self.alive():
+            return False
+        try:
+            with httpx.Client(timeout=timeout, trust_env=False) as client:
+                return client.get(f"{self.url}/health").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def kill(self) -> None:
+        """Stop a server that no longer answers (SIGKILL: it may be stopped or stuck)."""
+        if self.alive():
+            with contextlib.suppress(OSError):
+                self.proc.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=5)
+        self.stop()
 
     def stop(self) -> None:
         if self.alive():

@@ -3,8 +3,10 @@
 Run as ``python -m itc_lab.backends.embedded.serve --model PATH --port N [--parallel 8]
 [--ctx-size 4096] [--threads T]`` (the flags of llama.cpp's own ``llama-server``, so either can
 be the engine). It serves on ``127.0.0.1:PORT`` until it gets SIGTERM or SIGINT, or its parent
-dies (Linux: ``PR_SET_PDEATHSIG``; elsewhere a check of the parent every second). A crash here
-never takes the learner's kernel with it: the kernel only talks to it over HTTP.
+process dies (Linux: ``PR_SET_PDEATHSIG``, which fires when the *thread* that started this process
+ends, so ``process`` starts every engine from one thread that lives as long as Python; everywhere:
+a check of the parent process every second). A crash here never takes the learner's kernel with
+it: the kernel only talks to it over HTTP.
 
 llama.cpp's shutdown waits for a request in flight (about a minute) while holding the GIL, so the
 exit is guarded by a watchdog that ends the process after ``--grace`` seconds.
