@@ -26,6 +26,8 @@ import pytest
 
 from .browser_support import ARTIFACTS, ORIGIN
 
+pytestmark = pytest.mark.lessons  # builds the site from the stored lessons
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 LESSONS = sorted(p.stem for p in (ROOT / "lessons").glob("[0-9][0-9]_*.ipynb"))

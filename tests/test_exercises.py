@@ -591,6 +591,7 @@ def cli(*argv: str) -> tuple[int, str]:
     return code, out.getvalue()
 
 
+@pytest.mark.lessons
 def test_build_and_grade_lesson_00_with_a_pack_from_another_folder(tmp_path):
     pack = tmp_path / "my-pack"
     write_exercise(pack, "00-count-tokens")
@@ -766,6 +767,7 @@ def _nbval(notebook: Path) -> subprocess.CompletedProcess[str]:
                           env=env, capture_output=True, text=True, timeout=600)
 
 
+@pytest.mark.lessons
 def test_solution_notebooks_pass_nbval_and_student_notebooks_fail_until_solved(tmp_path):
     from itc_lab.exercises.build import build
 
@@ -879,6 +881,7 @@ def lesson_exercises() -> dict[str, dict[str, Any]]:
     return {r["id"]: r for r in json.loads(done.stdout)}
 
 
+@pytest.mark.lessons
 @pytest.mark.parametrize("ex_id", sorted(BUILTIN_IDS))
 def test_lesson_exercise_answer_is_not_shown_above_it(lesson_exercises, ex_id):
     """No value shown in the stored outputs above an exercise (numbers, percentages, quoted
@@ -890,6 +893,7 @@ def test_lesson_exercise_answer_is_not_shown_above_it(lesson_exercises, ex_id):
     assert report["accepted"] == [], f"{ex_id}: shown above it: {report['accepted']}"
 
 
+@pytest.mark.lessons
 @pytest.mark.parametrize("ex_id", sorted(BUILTIN_IDS - {"05-constraints"}))
 def test_lesson_exercise_names_the_misconception_of_common_wrong_answers(lesson_exercises,
                                                                          ex_id):
@@ -978,6 +982,7 @@ def _run_clean(notebook: Path) -> dict[str, str]:
     return said
 
 
+@pytest.mark.lessons
 def test_instructor_exercises_work_without_their_pack_and_grade_agrees(tmp_path):
     pack = _instructor_pack(tmp_path / "my-course" / "exercises")
     out = tmp_path / "class"
