@@ -355,3 +355,10 @@ def test_reachable_handles_the_fractions_and_negatives_met_mid_search():
     assert G.reachable([Fraction(1, 2), 48]) is True
     with pytest.raises(ValueError, match="1 to 6 values"):
         G.reachable([])
+
+
+def test_deep_parentheses_are_rejected_with_a_reason_not_a_recursion_error():
+    for text in ["(" * 200, "(" * 101 + ")" * 99, "(" * 150]:
+        ok, reason = G.check_expression(text, [24])  # RecursionError before
+        assert not ok and "nested more than 100 deep" in reason
+    assert G.check_expression("(" * 97 + "4 * 6" + ")" * 97, [4, 6])[0]

@@ -47,6 +47,7 @@ from .base import Dataset, Problem, dataset_card, no_more_knobs, register_datase
 
 __all__ = [
     "MAX_LENGTH",
+    "MAX_NESTING",
     "MAX_NUMBERS",
     "TARGET",
     "Game24Problem",
@@ -62,6 +63,9 @@ __all__ = [
 ]
 
 MAX_LENGTH = 200
+MAX_NESTING = 100
+"""Deepest nesting of parentheses ``check_expression`` reads: within MAX_LENGTH a valid
+expression nests at most 99 deep, and deeper input is refused with a reason."""
 """Longest expression (in characters) that :func:`check_expression` reads."""
 
 MAX_NUMBERS = 6
@@ -366,6 +370,7 @@ class _Parser:
         self.text = text
         self.tokens = tokens
         self.i = 0
+        self.depth = 0
 
     def peek(self) -> _Token | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -405,8 +410,13 @@ class _Parser:
             self.i += 1
             return _Ast("n", tok.start, tok.end, number=tok.number)
         if tok.kind == "(":
+            self.depth += 1
+            if self.depth > MAX_NESTING:  # a clear error, not Python's recursion limit
+                raise _Error(f"parentheses nested more than {MAX_NESTING} deep at position "
+                             f"{tok.start}")
             self.i += 1
             inner = self.expr()
+            self.depth -= 1
             close = self.peek()
             if close is None or close.kind != ")":
                 if close is None:
