@@ -114,3 +114,19 @@ def test_repo2docker_plans_the_steps_we_expect(tmp_path):
 def test_dockerignore_keeps_local_environments_out_of_the_image():
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".venv/", ".git/", "docs/_build/", "lessons/sweeps/"} <= set(ignored)
+
+
+def test_the_engine_threads_follow_binders_cpu_limit(monkeypatch):
+    from itc_lab.backends.embedded.process import default_threads
+
+    monkeypatch.delenv("CPU_LIMIT", raising=False)
+    free = default_threads()
+    assert 1 <= free <= 8
+    monkeypatch.setenv("CPU_LIMIT", "1.0")  # what Binder sets for a one-CPU pod
+    assert default_threads() == 1
+    monkeypatch.setenv("CPU_LIMIT", "0.5")
+    assert default_threads() == 1
+    monkeypatch.setenv("CPU_LIMIT", "64")
+    assert default_threads() == free  # a quota never adds CPUs
+    monkeypatch.setenv("CPU_LIMIT", "lots")
+    assert default_threads() == free

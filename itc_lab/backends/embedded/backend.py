@@ -6,7 +6,6 @@ import atexit
 import contextlib
 import functools
 import json
-import os
 import subprocess
 import threading
 import time
@@ -31,6 +30,7 @@ from ..base import (
 from .process import (
     EngineProcess,
     EngineRestartedWarning,
+    default_threads,
     describe_exit,
     find_model_file,
     find_server_binary,
@@ -98,7 +98,7 @@ class EmbeddedBackend(LiveBackend):
         self.shared_prefix = shared_prefix
         self.pack_slots = pack_slots
         self.ctx_per_slot = ctx_per_slot
-        self.threads = threads or max(1, min(os.cpu_count() or 1, 8))
+        self.threads = threads or default_threads()
         self.startup_timeout = startup_timeout
         self.request_timeout = float(request_timeout)
         """Most seconds the server may stay silent while answering."""

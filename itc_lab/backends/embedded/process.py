@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import importlib.util
+import math
 import os
 import queue
 import signal
@@ -27,6 +28,7 @@ from ...errors import BackendUnavailable
 __all__ = [
     "EngineProcess",
     "EngineRestartedWarning",
+    "default_threads",
     "describe_exit",
     "find_model_file",
     "find_server_binary",
@@ -84,6 +86,24 @@ def find_model_file() -> Path:
                 return candidate
     msg = f"The bundled model file {_GGUF_NAME} was not found. {_INSTALL_HINT}"
     raise BackendUnavailable(msg)
+
+def default_threads() -> int:
+    """Threads for the engine: the CPUs this process may use, capped at 8, and no more than a
+    container's CPU quota (``CPU_LIMIT``, which Binder sets; more threads than the quota makes
+    llama.cpp's threads wait on each other)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        cpus = os.cpu_count() or 1
+    limit = os.environ.get("CPU_LIMIT", "").strip()
+    try:
+        quota = float(limit) if limit else 0.0
+    except ValueError:
+        quota = 0.0
+    if quota > 0:
+        cpus = min(cpus, max(1, math.floor(quota)))
+    return max(1, min(cpus, 8))
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
