@@ -221,18 +221,20 @@ def static_chart(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _convert(spec: dict[str, Any], mime: str) -> Any:
-    """``spec`` drawn by vl-convert as ``mime``. Tried twice: after a failed conversion,
-    vl-convert 1.9 reports the same error once more for the next chart it is given."""
+    """``spec`` drawn by vl-convert as ``mime``. Tried up to four times: after a failed
+    conversion, vl-convert 1.9 may report the same error again for the next charts it is given
+    (seen once, then twice on a loaded machine)."""
     from altair.utils.mimebundle import spec_to_mimebundle
 
     fmt: Any = "svg" if mime == "image/svg+xml" else "png"
     version = alt.SCHEMA_VERSION.lstrip("v")
-    for attempt in (1, 2):
+    attempts = 4
+    for attempt in range(1, attempts + 1):
         try:
             bundle = spec_to_mimebundle(spec, format=fmt, mode="vega-lite",
                                         vegalite_version=version)
-        except ValueError:
-            if attempt == 2:
+        except Exception:  # vl-convert raises ValueError, or its runtime's own errors
+            if attempt == attempts:
                 raise
             continue
         return (bundle if isinstance(bundle, dict) else bundle[0])[mime]
