@@ -41,7 +41,7 @@ NB = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook"
 def expected_outputs(lesson: str) -> dict[str, int]:
     """What the stored (replayed) notebook shows: Altair charts, our widgets and SVG images."""
     nb = json.loads((lessons_dir() / f"{lesson}.ipynb").read_text())
-    want = {"charts": 0, "widgets": 0, "svg": 0}
+    want = {"charts": 0, "widgets": 0, "svg": 0, "images": 0}
     for cell in nb["cells"]:
         for out in cell.get("outputs", []):
             data = out.get("data", {})
@@ -51,6 +51,8 @@ def expected_outputs(lesson: str) -> dict[str, int]:
                 want["charts"] += 1
             elif figure:
                 want["widgets"] += 1
+            elif "image/svg+xml" in data and "text/html" in data:
+                want["images"] += 1  # JupyterLab prefers the HTML form: the SVG as an <img>
             elif "image/svg+xml" in data:
                 want["svg"] += 1
     return want
@@ -132,6 +134,8 @@ PAGE_STATE = """() => {
     widgets: ours.length,
     widgetsDrawn: ours.filter((o) => visible(o) && o.textContent.trim().length > 0).length,
     svg: [...document.querySelectorAll('NB .jp-RenderedSVG')].filter(visible).length,
+    images: [...document.querySelectorAll('NB .jp-OutputArea-output img.graphviz-tree')]
+      .filter((i) => visible(i) && i.naturalWidth > 0).length,
     stderr: [...document.querySelectorAll(
       'NB .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
       .map((e) => e.textContent.slice(0, 400)),
@@ -220,6 +224,7 @@ def test_lesson_runs_in_jupyterlab(browser: Any, jupyterlab: str, lesson: str) -
     assert state["widgets"] == want["widgets"], f"{lesson}: {state}"
     assert state["widgetsDrawn"] == want["widgets"], f"{lesson}: a widget is empty: {state}"
     assert state["svg"] == want["svg"], f"{lesson}: {state}"
+    assert state["images"] == want["images"], f"{lesson}: an image did not draw: {state}"
     assert console == [], f"{lesson}: browser console errors"
 
 

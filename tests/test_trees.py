@@ -355,3 +355,19 @@ def test_tree_view_static_snapshot_of_a_big_tree_is_capped() -> None:
     html = _static(TreeView(big_tree(2000)))
     assert html.count("<li>") == 60
     assert "1940 more nodes" in html and len(html) < 40_000
+
+
+def test_tree_graph_output_carries_its_svg_as_an_html_image_too() -> None:
+    """JupyterLab draws image/svg+xml only in a trusted notebook: the HTML <img> form lets a
+    stored lesson show its tree before it runs."""
+    if shutil.which("dot") is None:
+        pytest.fail("Graphviz `dot` is missing: sudo apt-get install graphviz (./run test does).",
+                    pytrace=False)
+    import base64
+    import re
+
+    bundle = tree_graph(small_tree("bfs"))._repr_mimebundle_()
+    svg, html = bundle["image/svg+xml"], bundle["text/html"]
+    m = re.fullmatch(r'<img class="graphviz-tree" alt="search tree" '
+                     r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)">', html)
+    assert m and base64.b64decode(m.group(1)).decode("utf-8") == svg

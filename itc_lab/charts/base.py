@@ -241,7 +241,7 @@ def _convert(spec: dict[str, Any], mime: str) -> Any:
     raise AssertionError("unreachable")
 
 
-def svg_img_html(svg: str, alt: str) -> str:
+def svg_img_html(svg: str, alt: str, cls: str = "itc-chart") -> str:
     """``<img class="itc-chart" src="data:image/svg+xml;base64,…" alt="…">``: an SVG as HTML.
 
     JupyterLab draws an ``image/svg+xml`` output only in a trusted notebook, and a lesson from
@@ -251,7 +251,7 @@ def svg_img_html(svg: str, alt: str) -> str:
     import html
 
     data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    return (f'<img class="itc-chart" alt="{html.escape(alt, quote=True)}" '
+    return (f'<img class="{html.escape(cls, quote=True)}" alt="{html.escape(alt, quote=True)}" '
             f'src="data:image/svg+xml;base64,{data}">')
 
 

@@ -17,9 +17,11 @@ from typing import Any, cast
 import graphviz
 
 from .._checks import shorten
+from .base import svg_img_html
 
 __all__ = [
     "STATUSES",
+    "TreeGraph",
     "is_mcts",
     "mean_value",
     "node_score",
@@ -135,6 +137,20 @@ def _dot_text(text: str) -> str:
 def _fmt(x: float | None) -> str:
     return "–" if x is None else f"{x:.2f}"
 
+class TreeGraph(graphviz.Digraph):  # type: ignore[misc]
+    """A ``graphviz.Digraph`` whose notebook output also carries its SVG as an HTML image, so a
+    stored lesson shows the tree in JupyterLab before it is trusted or run (JupyterLab draws
+    ``image/svg+xml`` only in a trusted notebook; see ``charts.base.svg_img_html``)."""
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None,
+                          **kwargs: Any) -> dict[str, Any]:
+        bundle: dict[str, Any] = dict(super()._repr_mimebundle_(include, exclude, **kwargs))
+        svg = bundle.get("image/svg+xml")
+        if isinstance(svg, str):
+            bundle["text/html"] = svg_img_html(svg, "search tree", cls="graphviz-tree")
+        return bundle
+
+
 def tree_graph(tree: Any, *, max_label: int = 40, show_pruned: bool = True) -> graphviz.Digraph:
     """A ``graphviz.Digraph`` of a search tree; show it in a notebook by putting it last in a cell.
 
@@ -169,7 +185,7 @@ def tree_graph(tree: Any, *, max_label: int = 40, show_pruned: bool = True) -> g
         title += f", {spending}"
     if getattr(tree, "solution_id", None) is None:
         title += ", no solution"
-    g = graphviz.Digraph(name="search_tree")
+    g = TreeGraph(name="search_tree")
     g.attr(rankdir="TB", label=_dot_text(title), labelloc="t", fontname="Helvetica",
            fontsize="12")
     g.attr("node", shape="box", style="rounded,filled", fontname="Helvetica", fontsize="10",
