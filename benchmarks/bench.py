@@ -42,7 +42,7 @@ STORY = ("Write a long, detailed story about a lighthouse keeper who finds a mes
          "Describe the sea, the weather and every person in the village.")
 LONG_PROMPT = " ".join(f"Line {i}: the keeper of the lighthouse counts the ships that pass."
                        for i in range(40)) + " Continue the story."
-TARGETS = {"engine": 0.85, "logprobs": 0.90}
+TARGETS = {"engine": 0.90, "logprobs": 0.90}
 
 
 def rate(backend: EmbeddedBackend, n: int, tokens: int, seed: int, top_logprobs: int = 0) -> float:
