@@ -5,6 +5,12 @@
 also offer ``await backend.agenerate(request, n)`` for async code such as a Jupyter cell (the
 kernel's event loop keeps running while the samples are out). Introduced in lesson 00.
 
+A call can be watched without changing the code that makes it (:mod:`itc_lab.live`): the watcher
+sets a :class:`Probe` for the calling context (:func:`probing`); backends that stream report each
+token to it (:func:`emit_token`), the embedded engine its start (:func:`emit_engine`), and every
+:class:`CancelScope` made under it registers with it, so the watcher can cut the call short. The
+worker threads of a call run in a copy of the caller's context, so the probe reaches them.
+
 Live backends talk HTTP through :func:`cuttable_client`, whose requests can be cut short: each
 request has an overall deadline (:func:`request_deadline`, sized to its ``max_tokens``), so a
 server that trickles bytes cannot hold a call forever, and interrupting ``generate`` (Ctrl-C, a
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import math
 import socket
@@ -28,21 +35,31 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 import httpcore
 import httpx
 
-from ..types import MAX_SEED, Completion, Request
+from ..types import MAX_SEED, Completion, Request, Token
 
 __all__ = [
     "MISSING",
+    "AmbientWatch",
     "Backend",
     "CancelScope",
     "LiveBackend",
     "MalformedReply",
     "OnResult",
+    "Probe",
     "RequestDeadline",
+    "ambient_watch",
+    "call_cancelled",
     "check_concurrency",
     "check_n",
+    "current_probe",
     "cuttable_client",
+    "emit_engine",
+    "emit_token",
     "fan_out",
     "generate_async",
+    "generate_seeds_async",
+    "in_context",
+    "probing",
     "reply_count",
     "reply_list",
     "reply_number",
@@ -50,6 +67,7 @@ __all__ = [
     "reply_text",
     "request_deadline",
     "seeds_of",
+    "set_ambient_watch",
 ]
 
 T = TypeVar("T")
@@ -57,6 +75,96 @@ T = TypeVar("T")
 OnResult = Callable[[Completion], None]
 """Called once per completion as soon as it is complete (from a worker thread in ``generate``,
 from the event loop's thread in ``agenerate``)."""
+
+
+class Probe(Protocol):
+    """What watches a call from inside the backends (set by :mod:`itc_lab.live` with
+    :func:`probing`). Its methods are called from any thread and must never raise."""
+
+    def token(self, seed: int, token: Token) -> None:
+        """A token of the sample with ``seed`` arrived (streaming backends only)."""
+        ...
+
+    def engine(self, state: str, detail: str = "") -> None:
+        """The model engine is ``"starting"`` or ``"ready"`` (``detail``: for humans)."""
+        ...
+
+    def add_scope(self, scope: CancelScope) -> None:
+        """A CancelScope was made under this probe: cancel it when the watcher stops the call
+        (at once if it already has)."""
+        ...
+
+
+_PROBE: contextvars.ContextVar[Probe | None] = contextvars.ContextVar("itc_lab_probe",
+                                                                       default=None)
+
+
+def current_probe() -> Probe | None:
+    """The probe watching the calling context, if any."""
+    return _PROBE.get()
+
+
+@contextlib.contextmanager
+def probing(probe: Probe | None) -> Iterator[None]:
+    """Calls made in this context (and in the worker threads they start) report to ``probe``."""
+    token = _PROBE.set(probe)
+    try:
+        yield
+    finally:
+        _PROBE.reset(token)
+
+
+def emit_token(seed: int, token: Token) -> None:
+    """Report one streamed token of the sample with ``seed`` to the current probe (no-op
+    without one). Backends call this as each token arrives."""
+    probe = _PROBE.get()
+    if probe is not None:
+        probe.token(seed, token)
+
+
+def emit_engine(state: str, detail: str = "") -> None:
+    """Report the engine ``"starting"`` or ``"ready"`` to the current probe (no-op without)."""
+    probe = _PROBE.get()
+    if probe is not None:
+        probe.engine(state, detail)
+
+
+AmbientWatch = Callable[[Any], Any]
+"""``hook(backend)`` -> a watching wrapper of ``backend`` (or None): see set_ambient_watch."""
+_AMBIENT: list[AmbientWatch | None] = [None]
+
+
+def set_ambient_watch(hook: AmbientWatch | None) -> AmbientWatch | None:
+    """Watch every live call that nothing else watches: a live backend's ``generate_seeds``
+    (and ``agenerate_seeds``) called with no probe set goes through ``hook(backend)`` instead,
+    a wrapper that sets one. :mod:`itc_lab.live` uses this for the waiting note in a notebook.
+    Returns the previous hook; ``None`` turns it off."""
+    before = _AMBIENT[0]
+    _AMBIENT[0] = hook
+    return before
+
+
+def ambient_watch(backend: Any) -> Any:
+    """The ambient wrapper of ``backend`` for this call, or None (no hook, a probe already set,
+    or the hook failed: a note must never stop a call)."""
+    hook = _AMBIENT[0]
+    if hook is None or _PROBE.get() is not None:
+        return None
+    try:
+        return hook(backend)
+    except Exception:
+        return None
+
+
+def in_context(fn: Callable[..., T]) -> Callable[..., T]:
+    """``fn`` bound to a copy of the calling context, to run in another thread (each call of
+    the result runs in its own copy, so it may run in several threads at once)."""
+    context = contextvars.copy_context()
+
+    def run(*args: Any, **kwargs: Any) -> T:
+        return context.copy().run(fn, *args, **kwargs)
+
+    return run
 
 
 @runtime_checkable
@@ -164,23 +272,28 @@ class LiveBackend:
 
     def generate_seeds(self, request: Request, seeds: Sequence[int], *,
                        on_result: OnResult | None = None) -> list[Completion]:
+        watched = ambient_watch(self)
+        if watched is not None:
+            out: list[Completion] = watched.generate_seeds(request, seeds, on_result=on_result)
+            return out
         request = self.resolve(request)
         # every seed is checked before anything is sent
         requests = [request.with_seed(s) for s in seeds]
         if not requests:
             return []
         self._before_batch(len(requests))
+        scope = CancelScope()
         if len(requests) == 1 or self.concurrency <= 1:
             # in this thread: an interrupt reaches the request in flight directly
             out = []
-            for r in requests:
-                c = self._sample(r)
-                if on_result:
-                    on_result(c)
-                out.append(c)
+            with scope.bind():
+                for r in requests:
+                    c = self._sample(r)
+                    if on_result:
+                        on_result(c)
+                    out.append(c)
             return out
         lock = threading.Lock()
-        scope = CancelScope()
 
         def one(r: Request) -> Completion:
             c = self._sample(r)
@@ -213,6 +326,11 @@ class LiveBackend:
     async def agenerate_seeds(self, request: Request, seeds: Sequence[int], *,
                               on_result: OnResult | None = None) -> list[Completion]:
         """``generate_seeds`` for async code; see :meth:`agenerate`."""
+        watched = ambient_watch(self)
+        if watched is not None:
+            out: list[Completion] = await watched.agenerate_seeds(request, seeds,
+                                                                  on_result=on_result)
+            return out
         if type(self).generate_seeds is not LiveBackend.generate_seeds:
             # a subclass batches differently (one call for all seeds): run its batch in a thread
             return await self._agenerate_batch(request, seeds, on_result)
@@ -253,9 +371,9 @@ class LiveBackend:
                 raise
 
         try:
-            await loop.run_in_executor(pool, self._before_batch, len(requests))
+            await loop.run_in_executor(pool, in_context(self._before_batch), len(requests))
             # submitted in seed order, so requests go out in seed order as workers free up
-            jobs = [pool.submit(one, r) for r in requests]
+            jobs = [pool.submit(in_context(one), r) for r in requests]
             waiting = [asyncio.wrap_future(job, loop=loop) for job in jobs]
             position = {id(f): i for i, f in enumerate(waiting)}
             results: list[Completion | None] = [None] * len(requests)
@@ -364,6 +482,18 @@ async def _in_thread(batch: Callable[..., list[Completion]], request: Request,
     return out
 
 
+async def generate_seeds_async(backend: Backend, request: Request, seeds: Sequence[int], *,
+                               on_result: OnResult | None = None) -> list[Completion]:
+    """``await`` any backend's ``generate_seeds``: its own ``agenerate_seeds`` if it has one,
+    else its ``generate_seeds`` in a worker thread. ``on_result`` runs in the event loop's
+    thread."""
+    native = getattr(backend, "agenerate_seeds", None)
+    if native is not None:
+        out: list[Completion] = await native(request, seeds, on_result=on_result)
+        return out
+    return await _in_thread(backend.generate_seeds, request, seeds, on_result)
+
+
 async def generate_async(backend: Backend, request: Request, n: int = 1, *,
                          on_result: OnResult | None = None) -> list[Completion]:
     """``await`` any backend: its own ``agenerate`` if it has one (live backends), else its
@@ -403,6 +533,9 @@ class CancelScope:
         self._lock = threading.Lock()
         self._waiting: dict[int, socket.socket] = {}
         self.cancelled = False
+        probe = _PROBE.get()
+        if probe is not None:  # a watcher may stop the call: it cancels this scope
+            probe.add_scope(self)
 
     def cancel(self) -> None:
         with self._lock:
@@ -435,6 +568,13 @@ class CancelScope:
         if sock is not None:
             with self._lock:
                 self._waiting.pop(id(sock), None)
+
+
+def call_cancelled() -> bool:
+    """True when the calling thread's requests were cut (its :class:`CancelScope` was
+    cancelled): a backend that waits in Python, not on a socket, polls this and gives up."""
+    scope: CancelScope | None = getattr(_local, "scope", None)
+    return scope is not None and scope.cancelled
 
 
 class RequestDeadline:
@@ -582,7 +722,7 @@ def fan_out(jobs: Sequence[Callable[[], T]], workers: int, name: str,
 
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix=name)
     try:
-        futures = [pool.submit(run, job) for job in jobs]
+        futures = [pool.submit(in_context(run), job) for job in jobs]
         done, pending = wait(futures, return_when=FIRST_EXCEPTION)
         if any(f.exception() is not None for f in done):
             for f in pending:

@@ -36,8 +36,10 @@ from .base import (
     MISSING,
     LiveBackend,
     MalformedReply,
+    Probe,
     RequestDeadline,
     check_concurrency,
+    current_probe,
     cuttable_client,
     reply_count,
     reply_list,
@@ -179,6 +181,19 @@ def _token(raw: object, top_k: int, where: str) -> Token:
     return Token(text=reply_text(lp.get("token", MISSING), f"{where}.token", optional=False),
                  logprob=reply_number(lp.get("logprob", MISSING), f"{where}.logprob"),
                  top=tuple(alternatives[:top_k]))
+
+
+def _report(probe: Probe, seed: int, answer: _Answer, seen: tuple[int, int]) -> None:
+    """Hand the tokens of the chunk just added to a watcher: its logprob entries when it has
+    them, else its text as one token."""
+    texts, tokens = seen
+    if len(answer.tokens) > tokens:
+        for token in answer.tokens[tokens:]:
+            probe.token(seed, token)
+        return
+    text = "".join(answer.text[texts:])
+    if text:
+        probe.token(seed, Token(text))
 
 
 class OllamaBackend(LiveBackend):
@@ -353,9 +368,13 @@ class OllamaBackend(LiveBackend):
                     resp.read()
                     raise self._status_error(resp, model) from None
                 if self.stream:
+                    probe = current_probe()
                     for number, line in enumerate(resp.iter_lines(), 1):
                         if line.strip():
+                            seen = (len(answer.text), len(answer.tokens))
                             answer.add(json.loads(line), f"line {number} of the answer")
+                            if probe is not None:
+                                _report(probe, request.seed, answer, seen)
                 else:
                     resp.read()
                     answer.add(json.loads(resp.text), "the answer")

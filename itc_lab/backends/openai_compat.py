@@ -29,10 +29,12 @@ from ..errors import BackendError, BackendUnavailable, ModelNotFound
 from ..types import Alternative, Completion, Request, Token
 from .base import (
     MISSING,
+    CancelScope,
     LiveBackend,
     MalformedReply,
     OnResult,
     RequestDeadline,
+    ambient_watch,
     check_concurrency,
     cuttable_client,
     reply_count,
@@ -531,10 +533,15 @@ class OpenAICompatBackend(LiveBackend):
 
     def generate_seeds(self, request: Request, seeds: Sequence[int], *,
                        on_result: OnResult | None = None) -> list[Completion]:
+        watched = ambient_watch(self)
+        if watched is not None:
+            out_: list[Completion] = watched.generate_seeds(request, seeds, on_result=on_result)
+            return out_
         seeds = list(seeds)
         if not self.use_n or len(seeds) <= 1:
             return super().generate_seeds(request, seeds, on_result=on_result)
-        out = self._sample_n(self.resolve(request), seeds)
+        with CancelScope().bind():  # a watcher that stops the call cuts this request
+            out = self._sample_n(self.resolve(request), seeds)
         if on_result:
             for c in out:
                 on_result(c)
@@ -542,6 +549,11 @@ class OpenAICompatBackend(LiveBackend):
 
     async def agenerate_seeds(self, request: Request, seeds: Sequence[int], *,
                               on_result: OnResult | None = None) -> list[Completion]:
+        watched = ambient_watch(self)
+        if watched is not None:
+            out: list[Completion] = await watched.agenerate_seeds(request, seeds,
+                                                                  on_result=on_result)
+            return out
         seeds = list(seeds)
         if not self.use_n or len(seeds) <= 1:
             return await self._agenerate_each(request, seeds, on_result)

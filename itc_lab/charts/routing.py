@@ -17,7 +17,7 @@ __all__ = [
 
 # -- picture ------------------------------------------------------------------------------------
 def router_chart(reports: Sequence[RouterReport], fixed_curve: Sequence[Mapping[str, Any]],
-                 x: str = "mean_samples", title: str = "", width: int = 340) -> alt.LayerChart:
+                 x: str = "mean_samples", title: str = "", width: int = 300) -> alt.LayerChart:
     """Accuracy against compute: the fixed-budget curve as a line, each router as a point.
 
     A router point above the line beats fixed allocation at the same mean compute. ``x`` is

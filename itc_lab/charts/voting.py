@@ -42,6 +42,10 @@ TRACE_CHARS = 200
 
 """Traces are shown with whitespace collapsed and cut to this many characters."""
 
+TRACE_PANEL_WIDTH = 560
+"""Width (px) of ``vote_chart``'s trace panel: with the axis labels, the chart fits a notebook
+column beside JupyterLab's file browser on a 1280 px screen."""
+
 STATUS_COLORS = {
     "correct": "#009E73",
     "wrong": "#E69F00",
@@ -134,7 +138,9 @@ def vote_chart(answers: Sequence[str | None], gold: str | None = None,
     bars = base.mark_bar(cursor="pointer").encode(
         color=alt.Color("status:N", title=None,
                         scale=alt.Scale(domain=domain,
-                                        range=[STATUS_COLORS[s] for s in domain])),
+                                        range=[STATUS_COLORS[s] for s in domain]),
+                        # above the bars: beside them it would sit past the trace panel's width
+                        legend=alt.Legend(orient="top", direction="horizontal")),
         opacity=alt.when(pick, empty=True).then(alt.value(1.0)).otherwise(alt.value(0.45)),
         tooltip=[alt.Tooltip("answer:N"), alt.Tooltip("votes:Q"),
                  alt.Tooltip("share:Q", format=".0%"), alt.Tooltip("status:N")],
@@ -152,13 +158,13 @@ def vote_chart(answers: Sequence[str | None], gold: str | None = None,
                   for i, (a, t) in enumerate(zip(items, trace_list, strict=True))]
     line = 16
     panel = alt.Chart(safe_data(trace_rows)).mark_text(
-        align="left", baseline="middle", x=0, fontSize=11, limit=700,
+        align="left", baseline="middle", x=0, fontSize=11, limit=TRACE_PANEL_WIDTH - 10,
     ).encode(
         y=alt.Y("sample:N", sort=alt.EncodingSortField(field="order", order="ascending"),
                 title=None, axis=alt.Axis(labelOpacity=0.6, ticks=False, domain=False)),
         text=alt.when(pick).then(alt.Text("trace:N")).otherwise(alt.value("")),
     ).properties(
-        width=720, height=line * len(trace_rows),
+        width=TRACE_PANEL_WIDTH, height=line * len(trace_rows),
         title="Traces of the clicked answer (click a bar; shift-click adds bars)")
     return alt.vconcat(top, panel)
 
@@ -242,7 +248,12 @@ def cost_accuracy_chart(rows: Sequence[Mapping[str, Any]], x: str = "tokens",
             last[key] = i
     for i, r in enumerate(items):
         r["point_label"] = str(r[name]) if last[str(r[name])] == i else ""
-    extra = [k for k in items[0] if k not in {x, "accuracy", name, "point_label", "low", "high"}
+    width, height = 420, 280
+    for r, dy in zip(items, _label_offsets(items, field=x, width=width, height=height),
+                     strict=True):
+        r["label_dy"] = dy
+    extra = [k for k in items[0]
+             if k not in {x, "accuracy", name, "point_label", "label_dy", "low", "high"}
              and all(k in r for r in items)]
     field = safe_text(x)  # the rows' keys are made inert too (safe_data)
     tips = [alt.Tooltip(f"{name}:N"), alt.Tooltip(f"{field}:Q", format=",.0f"),
@@ -262,13 +273,46 @@ def cost_accuracy_chart(rows: Sequence[Mapping[str, Any]], x: str = "tokens",
             y=alt.Y("low:Q", scale=alt.Scale(domain=[0, 1]), title="accuracy"),
             y2=alt.Y2("high:Q")))
     layers.append(base.mark_point(filled=True, size=70).encode(y=y_enc, tooltip=tips))
-    layers.append(base.mark_text(align="left", dx=7, dy=-7).encode(y=y_enc,
-                                                                   text="point_label:N"))
+    # one text layer per offset: labels of nearby points are stacked, never drawn over each other
+    for dy in sorted({r["label_dy"] for r in items if r["point_label"]}):
+        layers.append(base.transform_filter(alt.datum.label_dy == dy).mark_text(
+            align="left", dx=7, dy=dy).encode(y=y_enc, text="point_label:N"))
     return alt.LayerChart(layer=layers).properties(
-        title=safe_text(title or "Accuracy against cost"), width=420, height=280)
+        title=safe_text(title or "Accuracy against cost"), width=width, height=height)
+
+
+LABEL_LINE = 13
+"""Pixels between two stacked point labels (11 px text)."""
+
+
+def _label_offsets(items: Sequence[Mapping[str, Any]], *, field: str, width: int,
+                   height: int) -> list[int]:
+    """The vertical offset (``dy``, px) of each row's label in ``cost_accuracy_chart``: -7
+    (above right of its point) unless that box would cover a label already placed, then one
+    line lower at a time. Positions are estimated from the chart's scales (log x over whole
+    decades, as Vega's nice log scale draws it; y from 0 to 1); O(n²) in the labelled points,
+    which are one per technique."""
+    xs = [math.log10(float(r[field])) for r in items]
+    lo, hi = math.floor(min(xs)), math.ceil(max(xs))
+    span = max(hi - lo, 1)
+    placed: list[tuple[float, float, float]] = []
+    offsets = []
+    for r, lx in zip(items, xs, strict=True):
+        dy = -7
+        label = str(r.get("point_label") or "")
+        if label:
+            left = (lx - lo) / span * width + 7
+            right = left + 6.5 * len(label)
+            base = (1 - float(r["accuracy"])) * height
+            while any(left < b_right and b_left < right and abs(base + dy - b_y) < LABEL_LINE
+                      for b_left, b_right, b_y in placed):
+                dy += LABEL_LINE
+            placed.append((left, right, base + dy))
+        offsets.append(dy)
+    return offsets
 
 def early_stopping_chart(rows: Sequence[Mapping[str, Any]], *, budget: int,
-                         title: str = "") -> alt.HConcatChart:
+                         title: str = "") -> alt.VConcatChart:
     """Samples used and accuracy of early-stopping rules against a fixed sample budget.
 
     ``rows`` hold one dict per problem and method::
@@ -368,7 +412,9 @@ def early_stopping_chart(rows: Sequence[Mapping[str, Any]], *, budget: int,
     rule_text = alt.Chart(rule_data).mark_text(align="right", dx=-4, y=8, color="#555").encode(
         x=x_rule, text="label:N")
     right = alt.LayerChart(layer=[rule, rule_text, dot]).properties(
-        title="Accuracy against samples used (the legend names each rule)", width=300,
+        title="Accuracy against samples used (the legend names each rule)", width=360,
         height=220)
-    return alt.hconcat(left, right).properties(
+    # one above the other: side by side, with the rules' names as labels, they would not fit
+    # a notebook's column
+    return alt.vconcat(left, right).properties(
         title=safe_text(title or f"Early stopping against a fixed budget of {budget} samples"))

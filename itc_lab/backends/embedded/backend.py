@@ -22,8 +22,13 @@ from ..base import (
     CancelScope,
     LiveBackend,
     OnResult,
+    Probe,
     RequestDeadline,
+    ambient_watch,
+    call_cancelled,
+    current_probe,
     cuttable_client,
+    emit_engine,
     fan_out,
     request_deadline,
 )
@@ -152,12 +157,15 @@ class EmbeddedBackend(LiveBackend):
                 warnings.warn(f"The embedded model server {why}; starting a new one.",
                               EngineRestartedWarning, stacklevel=4)
             binary, model_file = find_server_binary(), find_model_file()
+            emit_engine("starting", f"starting the model engine ({self.model})")
+            started = time.perf_counter()
             server = EngineProcess(binary, model_file, self.slots, self.ctx_per_slot, self.threads)
             try:
                 server.wait_ready(self.startup_timeout)
             except BaseException:
                 server.stop()
                 raise
+            emit_engine("ready", f"engine ready in {time.perf_counter() - started:.1f} s")
             self._server = server
             self._pool.reset()
             if self._client is None:
@@ -250,9 +258,11 @@ class EmbeddedBackend(LiveBackend):
 
     def _transport_error(self, server: EngineProcess, e: httpx.HTTPError) -> BackendError:
         # a dropped connection is often the first sign of a dying server: give the
-        # process a moment to be reaped before deciding which error this is
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            server.proc.wait(timeout=1.0)
+        # process a moment to be reaped before deciding which error this is (unless this
+        # call's requests were cut on purpose)
+        if not call_cancelled():
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                server.proc.wait(timeout=1.0)
         if not server.alive():
             return self._dead(server)
         msg = f"The embedded model server did not answer ({type(e).__name__}: {e})."
@@ -369,6 +379,7 @@ class EmbeddedBackend(LiveBackend):
             body["n_cmpl"] = n
         texts: dict[int, list[str]] = {}
         probs: dict[int, list[Any]] = {}
+        probe = current_probe()
         done: dict[int, Completion] = {}
         deadline = RequestDeadline(None)
         with self._slots(n, body["prompt"], request.max_tokens) as named:
@@ -381,6 +392,8 @@ class EmbeddedBackend(LiveBackend):
                         headers={"Connection": "close"}, timeout=self.request_timeout) as resp:
                     for event in self._events(resp):
                         i = int(event.get("index", 0))
+                        if probe is not None:
+                            _report(probe, request.seed + i, event, request.top_logprobs)
                         texts.setdefault(i, []).append(str(event.get("content", "")))
                         probs.setdefault(i, []).extend(event.get("completion_probabilities", []))
                         if not event.get("stop") or not 0 <= i < n or i in done:
@@ -407,6 +420,10 @@ class EmbeddedBackend(LiveBackend):
 
     def generate_seeds(self, request: Request, seeds: Sequence[int], *,
                        on_result: OnResult | None = None) -> list[Completion]:
+        watched = ambient_watch(self)
+        if watched is not None:
+            out_: list[Completion] = watched.generate_seeds(request, seeds, on_result=on_result)
+            return out_
         seeds = list(seeds)
         groups = consecutive_groups(seeds, self.slots)
         if not self.shared_prefix or all(len(g) == 1 for g in groups):
@@ -447,6 +464,24 @@ class EmbeddedBackend(LiveBackend):
             if line.startswith("llamacpp:prompt_tokens_total "):
                 return int(float(line.split()[1]))
         return 0
+
+def _report(probe: Probe, seed: int, event: dict[str, Any], top: int) -> None:
+    """Hand one streamed event's tokens to a watcher (with logprobs when they were asked for)."""
+    entries = event.get("completion_probabilities") or ()
+    if not entries:
+        text = str(event.get("content", ""))
+        if text:
+            probe.token(seed, Token(text))
+        return
+    for p in entries:
+        try:
+            token = Token(text=str(p.get("token", "")), logprob=float(p["logprob"]),
+                          top=tuple(Alternative(str(a.get("token", "")), float(a["logprob"]))
+                                    for a in p.get("top_logprobs", [])[:top]))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            token = Token(str(p.get("token", "")) if isinstance(p, dict) else "")
+        probe.token(seed, token)
+
 
 def _within(probs: list[Any], text: str, stop_type: object) -> list[Any]:
     """The streamed tokens of an answer. When a stop string ended it, its tokens were streamed
