@@ -286,6 +286,23 @@ def test_cost_accuracy_chart_log_x_and_one_label_per_technique():
     assert "k" in tips
 
 
+def test_cost_accuracy_chart_stacks_labels_of_points_that_sit_together():
+    """Methods with the same cost and accuracy (lesson 03: three searches at 1/30) would write
+    their names over each other: each later label goes one line lower."""
+    rows = [{"technique": name, "tokens": 200.0, "accuracy": 1 / 30}
+            for name in ("BFS, model prior", "MCTS, model prior", "MCTS, uniform prior")]
+    rows.append({"technique": "CoT", "tokens": 80.0, "accuracy": 0.9})  # far away: unmoved
+    spec = spec_of(cost_accuracy_chart(rows))
+    texts = [v for v in views(spec) if mark_type(v) == "text"]
+    offsets = sorted(v["mark"]["dy"] for v in texts)
+    assert offsets == [-7, 6, 19]  # three lines: one per label that would overlap
+    dy = {r["technique"]: r["label_dy"] for r in all_data(spec) if "label_dy" in r}
+    assert dy == {"BFS, model prior": -7, "MCTS, model prior": 6, "MCTS, uniform prior": 19,
+                  "CoT": -7}
+    for view in texts:  # each layer draws only the labels at its own offset
+        assert view["transform"] == [{"filter": f"(datum.label_dy === {view['mark']['dy']})"}]
+
+
 def test_cost_accuracy_chart_error_bars_and_validation():
     rows = [dict(r, low=r["accuracy"] - 0.1, high=r["accuracy"] + 0.1) for r in COST_ROWS]
     spec = spec_of(cost_accuracy_chart(rows))
@@ -315,7 +332,7 @@ def stopping_rows(budget: int) -> list[dict[str, Any]]:
 
 def test_early_stopping_chart_panels_rule_and_summary():
     spec = spec_of(early_stopping_chart(stopping_rows(16), budget=16))
-    left, right = spec["hconcat"]
+    left, right = spec["vconcat"]  # stacked: side by side they overflow a notebook column
     assert [mark_type(v) for v in views(left)] == ["point", "rule"]
     dots, rule = views(left)
     assert dots["encoding"]["x"]["scale"]["domain"] == [0, 16]
@@ -327,7 +344,7 @@ def test_early_stopping_chart_panels_rule_and_summary():
     many = spec_of(early_stopping_chart(
         [{"problem": i, "method": m, "samples": 4, "correct": i % 2 == 0}
          for i in range(500) for m in ("a", "b")], budget=16))
-    assert many["hconcat"][0]["height"] == 44 * 2
+    assert many["vconcat"][0]["height"] == 44 * 2
     cells = [r for r in all_data(spec) if "problems" in r and "result" in r]
     assert sum(c["problems"] for c in cells) == len(stopping_rows(16))  # every problem counted
     assert [mark_type(v) for v in views(right)] == ["rule", "text", "point"]

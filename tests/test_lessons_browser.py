@@ -12,30 +12,28 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from itc_lab.connect import lessons_dir
 
 from .browser_support import ARTIFACTS
+from .jupyterlab_support import (
+    NB,
+    JupyterLabError,
+    jupyterlab_server,
+    open_lesson,
+    run_all,
+    shut_down_kernels,
+)
 
 pytestmark = pytest.mark.browser
 
 LESSONS = sorted(p.stem for p in lessons_dir().glob("[0-9][0-9]_*.ipynb"))
-TOKEN = "itc-lab-browser-test"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 RUN_TIMEOUT_MS = 300_000
-NB = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook"
-"""The notebook in view."""
 
 
 def expected_outputs(lesson: str) -> dict[str, int]:
@@ -58,63 +56,14 @@ def expected_outputs(lesson: str) -> dict[str, int]:
     return want
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A JupyterLab server on a copy of the lessons; yields its base URL."""
-    work = tmp_path_factory.mktemp("jupyterlab")
-    root = work / "lessons"
-    root.mkdir()
-    for lesson in LESSONS:
-        shutil.copy(lessons_dir() / f"{lesson}.ipynb", root)
-    settings = work / "settings"
-    # Render every cell (no virtual scrolling), so every output is in the page to be checked;
-    # and no news pop-up over the screenshots.
-    for plugin, values in {
-        "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
-        "@jupyterlab/apputils-extension/notification": {"fetchNews": "false"},
-    }.items():
-        path = settings / f"{plugin}.jupyterlab-settings"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(values))
-    port = free_port()
-    env = dict(os.environ, ITC_LAB_MODE="replay", ITC_LAB_LESSONS=str(lessons_dir()),
-               JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTER_RUNTIME_DIR=str(work / "runtime"),
-               JUPYTERLAB_WORKSPACES_DIR=str(work / "workspaces"))
-    log = (work / "jupyterlab.log").open("w")
-    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
-           f"--port={port}", f"--ServerApp.token={TOKEN}", f"--ServerApp.root_dir={root}",
-           "--LabApp.news_url=", "--allow-root"]
-    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"JupyterLab exited ({proc.returncode}):\n"
-                            f"{(work / 'jupyterlab.log').read_text()[-3000:]}", pytrace=False)
-            try:
-                if httpx.get(f"{base}/api/status", params={"token": TOKEN}).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("JupyterLab did not answer within 120 s", pytrace=False)
-            time.sleep(0.25)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        with jupyterlab_server(tmp_path_factory.mktemp("jupyterlab"), LESSONS) as base:
+            yield base
+    except JupyterLabError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 PAGE_STATE = """() => {
@@ -145,60 +94,78 @@ PAGE_STATE = """() => {
   };
 }""".replace("NB", NB)
 
-NO_OUTPUTS = """() =>
-  document.querySelectorAll('NB .jp-OutputArea-output').length === 0
-""".replace("NB", NB)
-
-ALL_RUN = """() => {
-  const prompts = [...document.querySelectorAll('NB .jp-CodeCell .jp-InputArea-prompt')];
-  return prompts.length > 0 && prompts.every((p) => /\\[\\d+\\]/.test(p.textContent));
+LAYOUT = """() => {
+  // What a learner sees in each chart: nothing wider than the notebook's column, no two labels
+  // drawn over each other, and a legend wherever colour carries meaning.
+  const hidden = (e) => {
+    for (let n = e; n && n.tagName !== 'svg'; n = n.parentElement) {
+      const cs = getComputedStyle(n);
+      if (cs.display === 'none' || cs.visibility === 'hidden' || Number(cs.opacity) === 0
+          || n.getAttribute('opacity') === '0' || n.getAttribute('fill-opacity') === '0')
+        return true;
+    }
+    return false;
+  };
+  const column = document.querySelector('NB .jp-Cell .jp-OutputArea')
+    || document.querySelector('NB .jp-Cell');
+  const columnRight = column.getBoundingClientRect().right;
+  const problems = [];
+  [...document.querySelectorAll('NB .vega-embed')].forEach((chart, i) => {
+    const svg = chart.querySelector('svg');
+    if (!svg) return;
+    const name = `chart ${i + 1}`;
+    const out = chart.closest('.jp-OutputArea-output');
+    const box = svg.getBoundingClientRect();
+    // the chart and its actions menu must fit: an output that scrolls sideways hides part
+    const room = Math.min(columnRight - box.left, out ? out.clientWidth : Infinity);
+    const needs = out ? out.scrollWidth : box.width;
+    if (box.right > columnRight + 1 || needs > room + 1)
+      problems.push(`${name}: needs ${Math.round(needs)} px, wider than the notebook `
+        + `column (${Math.round(room)} px)`);
+    const labels = [...svg.querySelectorAll('text')]
+      .filter((t) => t.textContent.trim() && !hidden(t))
+      .map((t) => ({text: t.textContent.trim(), r: t.getBoundingClientRect()}))
+      .filter((l) => l.r.width > 0 && l.r.height > 0);
+    for (let a = 0; a < labels.length; a++) {
+      for (let b = a + 1; b < labels.length; b++) {
+        const p = labels[a].r, q = labels[b].r;
+        const w = Math.min(p.right, q.right) - Math.max(p.left, q.left);
+        const h = Math.min(p.bottom, q.bottom) - Math.max(p.top, q.top);
+        // glyph boxes of neighbouring lines touch; an overlap is a third of the smaller label
+        if (w > 1 && h > 1 && w * h > Math.min(p.width * p.height, q.width * q.height) / 3)
+          problems.push(`${name}: labels overlap: "${labels[a].text}" / "${labels[b].text}"`);
+      }
+    }
+    // the colours marks are drawn in (dashed reference lines and rules aside): two or more
+    // mean colour encodes something, which a legend must name
+    const colours = new Set();
+    svg.querySelectorAll('.role-mark:not(.mark-text):not(.mark-rule) > *').forEach((m) => {
+      if (hidden(m) || m.closest('.role-legend') || m.getAttribute('stroke-dasharray')) return;
+      for (const c of [m.getAttribute('fill'), m.getAttribute('stroke')]) {
+        if (c && !/^(none|transparent|#fff(fff)?|white)$/i.test(c)) colours.add(c.toLowerCase());
+      }
+    });
+    const legend = svg.querySelector('.role-legend');
+    if (colours.size > 1 && !legend)
+      problems.push(`${name}: ${colours.size} colours and no legend`);
+  });
+  return problems;
 }""".replace("NB", NB)
-
-
-def _menu(page: Any, menu: str, item: str) -> None:
-    page.click(f"li.lm-MenuBar-item:has-text('{menu}')")
-    page.click(f".lm-Menu-itemLabel:text-is('{item}')")
-
-
-def _accept_kernel_dialog(page: Any) -> None:
-    """JupyterLab may ask which kernel to start (e.g. while the kernel is slow to come up)."""
-    try:
-        page.wait_for_selector(".jp-Dialog", timeout=5_000)
-    except Exception:
-        return
-    page.click(".jp-Dialog button.jp-mod-accept")
-
-
-def _shut_down_kernels(base: str) -> None:
-    """One lesson's kernel at a time: the machine may have only two cores."""
-    params = {"token": TOKEN}
-    for session in httpx.get(f"{base}/api/sessions", params=params).json():
-        httpx.delete(f"{base}/api/sessions/{session['id']}", params=params)
-
 
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_lesson_runs_in_jupyterlab(browser: Any, jupyterlab: str, lesson: str) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     console: list[str] = []
-    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+    # errors, and Vega's warnings ("WARN Infinite extent ..."): a chart drawn from nothing
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" or (
+        m.type == "warning" and m.text.startswith("WARN")) else None)
     page.on("pageerror", lambda e: console.append(str(e)))
     try:
-        # a workspace of its own per lesson, reset: only this notebook is open
-        page.goto(f"{jupyterlab}/lab/workspaces/{lesson}/tree/{lesson}.ipynb?reset&token={TOKEN}")
-        page.wait_for_selector(f"{NB} .jp-Cell", timeout=120_000)
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                               timeout=120_000, state="attached")
-        _accept_kernel_dialog(page)
-        # the stored outputs came with the notebook: clear them, so what is checked below was
-        # produced by this run
-        _menu(page, "Edit", "Clear Outputs of All Cells")
-        page.wait_for_function(NO_OUTPUTS, timeout=30_000)
-        _menu(page, "Run", "Run All Cells")
-        _accept_kernel_dialog(page)
-        page.wait_for_function(ALL_RUN, timeout=RUN_TIMEOUT_MS, polling=500)
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                               timeout=RUN_TIMEOUT_MS, state="attached")
+        # a workspace of its own per lesson, reset: only this notebook is open; its stored
+        # outputs cleared, so what is checked below was produced by this run
+        open_lesson(page, jupyterlab, lesson)
+        run_all(page, timeout_ms=RUN_TIMEOUT_MS)
         want = expected_outputs(lesson)
         # widgets and charts draw asynchronously after their cell finished
         with contextlib.suppress(Exception):  # the assertions below say what is missing
@@ -207,6 +174,7 @@ def test_lesson_runs_in_jupyterlab(browser: Any, jupyterlab: str, lesson: str) -
                 f"({PAGE_STATE})().widgetsDrawn >= {want['widgets']}",
                 timeout=60_000, polling=500)
         state = page.evaluate(PAGE_STATE)
+        layout = page.evaluate(LAYOUT)
         page.locator(f"{NB} .jp-Cell").last.scroll_into_view_if_needed()
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"lesson_{lesson}.png"))
@@ -216,7 +184,7 @@ def test_lesson_runs_in_jupyterlab(browser: Any, jupyterlab: str, lesson: str) -
             shown.first.screenshot(path=str(ARTIFACTS / f"lesson_{lesson}_first_picture.png"))
     finally:
         context.close()
-        _shut_down_kernels(jupyterlab)
+        shut_down_kernels(jupyterlab)
     assert state["stderr"] == [], f"{lesson}: a cell wrote to stderr or raised"
     assert state["widgetProblems"] == [], f"{lesson}: a widget did not load"
     assert state["charts"] == want["charts"], f"{lesson}: {state}"
@@ -226,6 +194,7 @@ def test_lesson_runs_in_jupyterlab(browser: Any, jupyterlab: str, lesson: str) -
     assert state["svg"] == want["svg"], f"{lesson}: {state}"
     assert state["images"] == want["images"], f"{lesson}: an image did not draw: {state}"
     assert console == [], f"{lesson}: browser console errors"
+    assert not layout, f"{lesson}: charts a learner cannot read:\n" + "\n".join(layout)
 
 
 def test_every_lesson_is_covered() -> None:

@@ -44,10 +44,11 @@ from itc_lab.types import Alternative, Completion, CostModel, Token, Usage
 from itc_lab.views import DiffView, TokenView, TraceList, TraceView, TreeView, UsageView
 from itc_lab.views.base import FIGURE_KEY, STATIC_CLASS
 
-from . import test_lessons_browser as lab_harness
+from . import jupyterlab_support as lab_harness
+from . import test_lessons_browser
 from .browser_support import ARTIFACTS, CHROMIUM, IMG_XSS, SCRIPT_XSS
 
-jupyterlab = lab_harness.jupyterlab
+jupyterlab = test_lessons_browser.jupyterlab
 """JupyterLab on a copy of the lessons (the fixture of tests/test_lessons_browser.py)."""
 
 LESSONS = sorted(lessons_dir().glob("[0-9][0-9]_*.ipynb"))
