@@ -17,6 +17,7 @@ from .errors import (
     RecordingMissing,
 )
 from .exercises.packs import check, hint
+from .tables import Table, table
 from .types import Alternative, Completion, CostModel, Message, Request, Token, Usage
 from .views.token_view import TokenView, show
 from .views.trace_view import TraceList, TraceView
@@ -42,6 +43,7 @@ __all__ = [
     "RecordingMissing",
     "RecordingStore",
     "Request",
+    "Table",
     "Token",
     "TokenView",
     "TraceList",
@@ -58,4 +60,5 @@ __all__ = [
     "recording_path",
     "register_backend",
     "show",
+    "table",
 ]

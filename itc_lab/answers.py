@@ -26,6 +26,10 @@ Where the answer is looked for (``Answer.method``), first match wins
 ``none``        nothing found (``value`` and ``raw`` are ``None``)
 ==============  ==========================================================================
 
+The first three find an answer the model *stated* (``Answer.stated``, :data:`STATED`); the
+others are fallbacks, which on a trace cut off by ``max_tokens`` read whatever number it stopped
+at. Report both when grading: "a final answer was stated" and "the last number was taken".
+
 Text after the last ``</think>`` is used when a reasoning trace is inlined in the text.
 
 Never a fragment
@@ -51,6 +55,7 @@ from typing import Any
 __all__ = [
     "KINDS",
     "METHODS",
+    "STATED",
     "Answer",
     "extract_answer",
     "is_correct",
@@ -63,6 +68,11 @@ KINDS = ("number", "text")
 
 METHODS = ("answer-is", "boxed", "final-line", "last-number", "word-number", "text", "none")
 """How an answer was found, most explicit first (see the module docstring)."""
+
+STATED = ("answer-is", "boxed", "final-line")
+"""The methods that find an answer the model *stated* as its final answer (a marker, a box, or
+a last line that is the answer alone); the others take a fallback (the last number, a number in
+words, the last word), which may be where a cut-off trace happened to stop."""
 
 
 
@@ -93,6 +103,13 @@ class Answer:
     def parsed(self) -> bool:
         """True when an answer was found."""
         return self.value is not None
+
+    @property
+    def stated(self) -> bool:
+        """True when the model stated this as its final answer ("The answer is 42", a box, a
+        last line that is the answer alone); False when it was taken by a fallback such as the
+        last number in the text, or not found. See :data:`STATED`."""
+        return self.method in STATED
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

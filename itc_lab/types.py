@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Literal
 
 from ._checks import known_fields
+from .tables import cut, frame, summary_html
 
 __all__ = [
     "MAX_SEED",
@@ -236,6 +237,11 @@ class Token:
         """Probability, from 0 to 1 (``None`` without logprobs)."""
         return None if self.logprob is None else math.exp(self.logprob)
 
+    def __repr__(self) -> str:
+        p = "" if self.prob is None else f", p={self.prob:.3f}"
+        alts = f", {len(self.top)} alternatives" if self.top else ""
+        return f"Token({cut(self.text, 40)!r}{p}{alts})"
+
     def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "logprob": self.logprob,
                 "top": [[a.text, a.logprob] for a in self.top]}
@@ -305,6 +311,36 @@ class Completion:
 
     def as_cached(self) -> Completion:
         return replace(self, cached=True)
+
+    def _key_numbers(self) -> list[tuple[str, object]]:
+        mean = self.mean_logprob
+        return [("model", f"{self.model} ({self.backend}{', recorded' if self.cached else ''})"),
+                ("seed", self.seed),
+                ("tokens", f"{self.prompt_tokens} prompt + {self.completion_tokens} generated"),
+                ("finish", self.finish_reason),
+                ("latency", f"{self.latency_s:.2f} s"),
+                ("mean logprob", "–" if mean is None else f"{mean:.3f} nats/token")]
+
+    def __repr__(self) -> str:
+        thinking = f", thinking {len(self.thinking)} chars" if self.thinking else ""
+        return (f"Completion({cut(self.text)!r}, {self.completion_tokens} tokens, "
+                f"finish={self.finish_reason!r}, seed={self.seed}, model={cut(self.model, 40)!r}"
+                f"{thinking})")
+
+    def _repr_html_(self) -> str:
+        fields: list[tuple[str, object]] = [("text", cut(self.text, 300))]
+        if self.thinking:
+            fields.append(("thinking", cut(self.thinking, 300)))
+        return summary_html("Completion", fields + self._key_numbers(),
+                            "show(completion) colours its tokens by probability.")
+
+    def to_pandas(self) -> Any:
+        """One row per generated token: ``position``, ``text``, ``logprob`` (nats) and
+        ``prob`` (0 to 1; ``None`` without logprobs)."""
+        return frame(({"position": i, "text": t.text, "logprob": t.logprob, "prob": t.prob}
+                      for i, t in enumerate(self.tokens)),
+                     ["position", "text", "logprob", "prob"])
+
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from itc_lab.analysis.latency import latency_percentiles, latency_table
+from itc_lab.answers import extract_answer
 from itc_lab.backends.base import OnResult
 from itc_lab.backends.budgeted import BudgetedBackend, BudgetExceeded
 from itc_lab.backends.caching import CachingBackend, cache_report
@@ -24,6 +25,7 @@ from itc_lab.techniques.thinking import (
     split_thinking,
     think_request,
     thinking_share,
+    thinking_status,
 )
 from itc_lab.types import Completion, CostModel, Message, Request
 
@@ -374,9 +376,18 @@ def test_split_thinking_moves_the_text_before_the_closing_tag_into_thinking() ->
     # only the first closing tag splits; a missing opening tag is fine
     twice = split_thinking(_said("a</think>b</think>c"))
     assert (twice.thinking, twice.text) == ("a", "b</think>c")
-    # never closed: the text stays as it is, and there is no thinking
-    open_only = split_thinking(_said("<think>still thinking"))
-    assert (open_only.thinking, open_only.text) == (None, "<think>still thinking")
+    # opened and never closed (cut off by max_tokens): all thinking, no answer to read
+    open_only = split_thinking(_said("<think>18 apples. Madison picks 2 more apples."))
+    assert (open_only.thinking, open_only.text) == ("18 apples. Madison picks 2 more apples.", "")
+    cut_off = thinking_share(open_only)
+    assert (cut_off["thinking_tokens_est"], cut_off["answer_tokens_est"]) == (20, 0)
+    assert extract_answer(open_only.text).value is None  # not the 2 of an unfinished thought
+    # no tags at all: the model answered without thinking
+    plain = split_thinking(_said("18 + 2 = 20.\nThe answer is 20."))
+    assert (plain.thinking, plain.text) == (None, "18 + 2 = 20.\nThe answer is 20.")
+    assert thinking_share(plain)["thinking_tokens_est"] == 0
+    assert [thinking_status(_said(t)) for t in ("<think>a</think>b", "<think>a", "a", "a</think>")
+            ] == ["closed", "unclosed", "none", "closed"]
     # the split feeds thinking_share: 9 of 9 + 16 characters are thinking, 20 * 9/25 -> 7 tokens
     share = thinking_share(split)
     assert (share["thinking_chars"], share["answer_chars"]) == (9, 16)

@@ -12,8 +12,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .._checks import whole
+from ..tables import frame
 
 __all__ = [
     "Comparison",
@@ -100,6 +102,13 @@ class Comparison:
 
     def __str__(self) -> str:
         return self.sentence
+
+    def to_pandas(self) -> Any:
+        """Two rows, one per estimate: ``name``, ``successes``, ``n``, ``rate`` and the 95%
+        interval as ``low`` and ``high`` (0 to 1)."""
+        return frame(({"name": e.name, "successes": e.successes, "n": e.n, "rate": e.rate,
+                       "low": e.low, "high": e.high} for e in (self.a, self.b)),
+                     ["name", "successes", "n", "rate", "low", "high"])
 
 
 def compare(name_a: str, successes_a: int, n_a: int, name_b: str, successes_b: int,

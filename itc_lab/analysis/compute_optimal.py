@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .._checks import finite, row_field, row_number, truth_value
+from ..tables import frame, summary_html
 
 __all__ = [
     "ALLOCATIONS",
@@ -152,6 +153,31 @@ class ComputeOptimalReport:
     strategies: tuple[Strategy, ...]
     points: tuple[PolicyPoint, ...]
     """One per compute level the policy can afford, cheapest first."""
+
+    def __repr__(self) -> str:
+        bins = "/".join(str(n) for _, n in sorted(self.bin_sizes.items()))
+        best = max(self.points, key=lambda p: (p.accuracy, -p.mean_cost), default=None)
+        top = ("" if best is None else f"; best {best.accuracy:.1%} at {best.mean_cost:.4g} "
+                                       f"{self.cost_key} ({best.choice})")
+        return (f"ComputeOptimalReport(against {self.baseline!r}, {len(self.bin_sizes)} bins "
+                f"({bins} problems), {len(self.strategies)} strategies, {len(self.points)} "
+                f"levels{top})")
+
+    def _repr_html_(self) -> str:
+        best = max(self.points, key=lambda p: (p.accuracy, -p.mean_cost), default=None)
+        return summary_html("ComputeOptimalReport", [
+            ("baseline", self.baseline), ("allocation", self.allocation),
+            ("problems per bin", " · ".join(f"bin {b}: {n}"
+                                            for b, n in sorted(self.bin_sizes.items()))),
+            ("strategies", len(self.strategies)), ("levels", len(self.points)),
+            ("best", "–" if best is None else f"{best.accuracy:.1%} at {best.mean_cost:.4g} "
+                                              f"{self.cost_key}: {best.choice}")],
+            "report.to_pandas() lists each level (rows() the same as dicts).")
+
+    def to_pandas(self) -> Any:
+        """The rows of :meth:`rows` as a DataFrame: per level, the compute-optimal policy and
+        the baseline."""
+        return frame(self.rows(), ["level", "strategy", "accuracy", "mean_cost", "choice"])
 
     def rows(self) -> list[dict[str, Any]]:
         """Plain rows for a chart: per level, one for the compute-optimal policy and one for the

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .._checks import finite, probability, quantile, whole
+from ..tables import frame, summary_html
 from .scaling import pareto_indices
 from .voting import majority_vote
 
@@ -131,6 +132,17 @@ class Pool:
     def is_correct(self, answer: str | None) -> bool:
         """Whether ``answer`` is right, as graded on the samples that carry it."""
         return any(s.correct for s in self.samples if s.answer == answer and answer is not None)
+
+    def __repr__(self) -> str:
+        right = sum(s.correct for s in self.samples)
+        return (f"Pool({self.problem_id!r}: {len(self.samples)} samples, {right} right, "
+                f"{len(set(self.answers))} distinct answers, gold {self.gold!r})")
+
+    def to_pandas(self) -> Any:
+        """One row per sample: ``sample``, ``answer``, ``correct``, ``tokens``,
+        ``mean_logprob``."""
+        return frame(({"sample": i, **s.to_dict()} for i, s in enumerate(self.samples)),
+                     ["sample", "answer", "correct", "tokens", "mean_logprob"])
 
     def to_dict(self) -> dict[str, Any]:
         return {"problem_id": self.problem_id, "gold": self.gold,
@@ -376,6 +388,29 @@ class RouterReport:
     @property
     def label(self) -> str:
         return _label(self.estimator, self.thresholds, self.budgets)
+
+    def __repr__(self) -> str:
+        tiers = " · ".join(f"{n} to {b}" for n, b in zip(self.tier_counts, self.budgets,
+                                                         strict=True))
+        return (f"RouterReport({self.label!r}: accuracy {self.accuracy:.1%} on "
+                f"{len(self.decisions)} problems at {self.mean_samples:.2f} samples "
+                f"({self.mean_tokens:.0f} tokens) per problem; {tiers} samples)")
+
+    def _repr_html_(self) -> str:
+        return summary_html(f"RouterReport · {self.label}", [
+            ("problems", len(self.decisions)), ("accuracy", f"{self.accuracy:.1%}"),
+            ("mean samples per problem", f"{self.mean_samples:.2f}"),
+            ("mean tokens per problem", f"{self.mean_tokens:.0f}"),
+            ("problems per tier", " · ".join(
+                f"{n} to {b} samples" for n, b in zip(self.tier_counts, self.budgets,
+                                                      strict=True)))],
+            "report.to_pandas() lists the decision on each problem.")
+
+    def to_pandas(self) -> Any:
+        """One row per problem routed (the fields of :class:`Decision`)."""
+        return frame((d.to_dict() for d in self.decisions),
+                     ["problem_id", "difficulty", "tier", "samples", "answer", "correct",
+                      "tokens"])
 
     def to_row(self) -> dict[str, Any]:
         """The summary as a flat dict (no decisions), e.g. for a chart or a table."""

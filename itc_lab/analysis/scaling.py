@@ -109,6 +109,46 @@ class SaturatingFit:
     """Points fitted."""
     notes: tuple[str, ...] = ()
     """Warnings about the fit, e.g. a ceiling above 1 (the values are never clipped)."""
+    ceiling_identified: bool = True
+    """Whether the points pin the ceiling down: False when ``a`` lies outside 0 … 1, when the
+    curve does not rise (``b <= 0``), or when ``c`` sits at the low edge of :data:`C_RANGE`
+    (no bend: the points lie on a straight line on a log axis, where ``a`` and ``b`` grow
+    together without limit). Then ``a`` is a constant of the fitted curve over the measured
+    range, not an accuracy; read :attr:`ceiling`, not ``a``."""
+
+    @property
+    def ceiling(self) -> float | None:
+        """The accuracy the curve levels off at, or ``None`` when these points do not identify
+        one (see :attr:`ceiling_identified`)."""
+        return self.a if self.ceiling_identified else None
+
+    def summary(self) -> str:
+        """One line a learner can read: the ceiling (or that the points do not identify one),
+        how fast the gap closes, and the error."""
+        if self.ceiling is None:
+            head = (f"ceiling not identifiable from these {self.n} points (no bend within the "
+                    f"measured range: the fitted a = {self.a:.3g} is a constant of the curve, "
+                    "not an accuracy)")
+        else:
+            head = (f"ceiling a = {self.a:.3g}, reached slowly or fast as doubling the compute "
+                    f"shrinks the gap by {2 ** self.c:.3g}x (b = {self.b:.3g}, c = {self.c:.3g})")
+        return f"{head}; rmse {self.rmse:.3f}"
+
+    def __repr__(self) -> str:
+        if self.ceiling is None:
+            return (f"SaturatingFit(ceiling not identifiable, a={self.a:.4g}, b={self.b:.4g}, "
+                    f"c={self.c:.4g}, rmse={self.rmse:.4g}, n={self.n})")
+        return (f"SaturatingFit(a={self.a:.4g}, b={self.b:.4g}, c={self.c:.4g}, "
+                f"rmse={self.rmse:.4g}, n={self.n})")
+
+    def _repr_html_(self) -> str:
+        from ..tables import summary_html
+
+        return summary_html("SaturatingFit · y = a − b · x^(−c)", [
+            ("ceiling", "not identifiable from these points" if self.ceiling is None
+             else f"{self.a:.3g}"),
+            ("a, b, c", f"{self.a:.4g}, {self.b:.4g}, {self.c:.4g}"),
+            ("rmse", f"{self.rmse:.3g}"), ("points", self.n)], " ".join(self.notes) or None)
 
     def __call__(self, x: float) -> float:
         """Predicted y at compute ``x`` (> 0)."""
@@ -220,16 +260,24 @@ def fit_saturating(x: Sequence[float], y: Sequence[float], *,
     _, a, b = sse(log_c)
     c = math.exp(log_c)
     notes = []
-    if not 0 <= a <= 1:
-        notes.append(f"The ceiling a = {a:.3g} is outside 0 … 1, so the points do not pin it "
-                     "down; treat it as a rough extrapolation (it is not clipped).")
+    no_bend = best == 0
+    if no_bend:
+        notes.append(f"c = {c:.3g} is at the low edge of the searched range {C_RANGE}: the "
+                     "points lie on a straight line on a log axis, with no bend to show where "
+                     "they level off, so the ceiling is not identifiable from them; "
+                     "fit_log_linear describes them with two numbers.")
+    elif best == _GRID - 1:
+        notes.append(f"c = {c:.3g} is at the high edge of the searched range {C_RANGE}; a "
+                     "saturating power law may not describe these points.")
+    if not 0 <= a <= 1 and not no_bend:
+        notes.append(f"The fitted a = {a:.3g} is outside 0 … 1, so it is not a ceiling these "
+                     "points identify (it is not clipped).")
     if b <= 0:
         notes.append(f"b = {b:.3g} <= 0: the fitted curve does not rise with compute.")
-    if best in (0, _GRID - 1):
-        notes.append(f"c = {c:.3g} is at the edge of the searched range {C_RANGE}; a saturating "
-                     "power law may not describe these points.")
     rmse = math.sqrt(err / math.fsum(ws))
-    return SaturatingFit(a=a, b=b, c=c, rmse=rmse, n=len(xs), notes=tuple(notes))
+    identified = not no_bend and 0 <= a <= 1 and b > 0
+    return SaturatingFit(a=a, b=b, c=c, rmse=rmse, n=len(xs), notes=tuple(notes),
+                         ceiling_identified=identified)
 
 def fit_log_linear(x: Sequence[float], y: Sequence[float], *,
                    weights: Sequence[float] | None = None) -> LogLinearFit:

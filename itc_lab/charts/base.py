@@ -10,6 +10,8 @@ from typing import Any
 
 import altair as alt
 
+from ..tables import as_records
+
 __all__ = [
     "LOOK_ALIKES",
     "MAX_ROWS",
@@ -58,12 +60,13 @@ def too_many_rows(n: int, what: str, fix: str) -> ValueError:
 def is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
-def chart_rows(rows: Sequence[Mapping[str, Any]], what: str, fix: str) -> list[dict[str, Any]]:
-    """The rows as a list of dicts (a pandas DataFrame is taken as its records), checked for
-    being there and for the row limit."""
-    if hasattr(rows, "to_dict") and hasattr(rows, "columns"):  # a DataFrame, without pandas
-        rows = rows.to_dict(orient="records")
-    items = [dict(r) for r in rows]
+def chart_rows(rows: Sequence[Mapping[str, Any]] | Any, what: str,
+               fix: str) -> list[dict[str, Any]]:
+    """The rows as a list of dicts, checked for being there and for the row limit. ``rows``
+    may be a list of dicts, a DataFrame of any library narwhals supports (pandas, Polars,
+    PyArrow ...), an ``itc_lab.tables.Table`` or a result with ``to_pandas()`` (see
+    ``tables.as_records``: missing values become ``None``)."""
+    items = as_records(rows)
     if not items:
         msg = f"No rows to draw: give at least one {what}."
         raise ValueError(msg)

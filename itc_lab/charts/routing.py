@@ -8,6 +8,7 @@ from typing import Any
 import altair as alt
 
 from ..analysis.routing import RouterReport, cost_field
+from ..tables import as_records
 from .base import MAX_ROWS, safe_data, safe_text
 
 __all__ = [
@@ -27,8 +28,9 @@ def router_chart(reports: Sequence[RouterReport], fixed_curve: Sequence[Mapping[
     """
     x = cost_field(x)
     router_rows = [r.to_row() for r in reports]
-    fixed_rows = [{k: r[k] for k in ("policy", "budget", "accuracy", "mean_samples",
-                                     "mean_tokens") if k in r} for r in fixed_curve]
+    keys = ("policy", "budget", "accuracy", "mean_samples", "mean_tokens")
+    fixed_rows: list[dict[str, Any]] = [{k: r[k] for k in keys if k in r}
+                                        for r in as_records(fixed_curve)]
     if not fixed_rows:
         msg = "fixed_curve is empty: build it with fixed_budget_curve(pools, budgets)."
         raise ValueError(msg)

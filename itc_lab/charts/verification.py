@@ -16,7 +16,8 @@ import altair as alt
 
 from .._checks import row_number
 from ..analysis.verification import FLIP_KEYS
-from .base import param_name, safe_data, safe_text
+from ..tables import as_records
+from .base import chart_rows, param_name, safe_data, safe_text
 
 __all__ = [
     "FLIP_COLORS",
@@ -39,12 +40,8 @@ _DIAGONAL = [{"x": 0.0, "y": 0.0}, {"x": 1.0, "y": 1.0}]
 
 
 
-def _items(rows: Sequence[Mapping[str, Any]], what: str) -> list[dict[str, Any]]:
-    items = [dict(r) for r in rows]
-    if not items:
-        msg = f"No rows to draw: give at least one {what}."
-        raise ValueError(msg)
-    return items
+def _items(rows: Sequence[Mapping[str, Any]] | Any, what: str) -> list[dict[str, Any]]:
+    return chart_rows(rows, what, "draw a sample of the rows.")
 
 
 def _diagonal() -> alt.Chart:
@@ -130,7 +127,7 @@ def calibration_chart(report: Mapping[str, Any], title: str = "") -> alt.LayerCh
     if "calibration" not in report:
         msg = "report has no 'calibration' table: pass the dict judge_report returns."
         raise ValueError(msg)
-    items = [dict(r) for r in report["calibration"] if r.get("count")]
+    items = [r for r in as_records(report["calibration"]) if r.get("count")]
     if not items:
         msg = "The calibration table has no non-empty bins to draw."
         raise ValueError(msg)
@@ -160,7 +157,7 @@ def roc_chart(report: Mapping[str, Any], title: str = "") -> alt.LayerChart:
         msg = "report has no 'roc' points: pass the dict judge_report returns."
         raise ValueError(msg)
     items: list[dict[str, Any]] = []
-    for i, r in enumerate(report["roc"]):
+    for i, r in enumerate(as_records(report["roc"])):
         fpr = row_number(r, "fpr", i, "roc")
         tpr = row_number(r, "tpr", i, "roc")
         t = r.get("threshold")

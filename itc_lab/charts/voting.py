@@ -11,6 +11,7 @@ import altair as alt
 
 from .._checks import row_number, shorten
 from ..analysis.voting import majority_vote
+from ..tables import as_values
 from .base import (
     MAX_ROWS,
     chart_rows,
@@ -72,6 +73,7 @@ def vote_chart(answers: Sequence[str | None], gold: str | None = None,
     characters. Without ``traces`` the chart is the bars alone, still a ``VConcatChart``.
     Used in lesson 02.
     """
+    answers = as_values(answers)  # a list, or a DataFrame's column
     winner, totals = majority_vote(answers)  # also checks that answers are strings or None
     items = list(answers)
     if not items:
@@ -88,7 +90,7 @@ def vote_chart(answers: Sequence[str | None], gold: str | None = None,
         if isinstance(traces, str):
             msg = "traces must be a list with one text per answer, not a single string."
             raise ValueError(msg)
-        trace_list = list(traces)
+        trace_list = as_values(traces)
         if len(trace_list) != len(items):
             msg = (f"traces has {len(trace_list)} texts but answers has {len(items)}: give one "
                    "trace per answer, in the same order.")

@@ -36,6 +36,7 @@ from .._jsonl import JsonlLog, LineFormat, Update, canonical
 from ..analysis.voting import maj_at_k, pass_at_k
 from ..backends.base import Backend
 from ..datasets.base import Dataset, Problem
+from ..tables import frame, summary_html, table
 from ..techniques import TECHNIQUES
 from ..techniques.base import TechniqueResult
 
@@ -281,6 +282,12 @@ class SweepRecord:
         """Prompt plus generated tokens (tokens)."""
         return self.prompt_tokens + self.completion_tokens
 
+    def __repr__(self) -> str:
+        verdict = "correct" if self.correct else "wrong"
+        return (f"SweepRecord({self.arm!r} at budget {self.budget} on {self.problem_id!r}, "
+                f"model {self.model!r}: answer {self.answer!r} ({verdict}; gold {self.gold!r}), "
+                f"{self.samples} sample(s), {self.completion_tokens} generated tokens)")
+
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "arm": self.arm, "technique": self.technique,
                 "budget": self.budget, "problem_id": self.problem_id, "model": self.model,
@@ -468,6 +475,34 @@ class SweepResult:
 
     def __len__(self) -> int:
         return len(self.records)
+
+    def __repr__(self) -> str:
+        head = (f"SweepResult({len(self.records)} of {self.total} cells"
+                f"{'' if self.complete else ', incomplete'}, {self.path!r})")
+        if not self.records:
+            return head
+        lines = [f"  {r['series'] if 'series' in r else r['arm']}: n={r['n']}, accuracy "
+                 f"{r['accuracy']:.1%}, {r['tokens']:.1f} generated tokens per problem"
+                 for r in self.summary(by=("arm", "model"))[:8]]
+        more = len({(r.arm, r.model) for r in self.records}) - len(lines)
+        return "\n".join([head, *lines, *([f"  … {more} more"] if more > 0 else [])])
+
+    def _repr_html_(self) -> str:
+        head = summary_html("SweepResult", [
+            ("cells", f"{len(self.records)} of {self.total}"
+                      + ("" if self.complete else " (incomplete)")),
+            ("file", self.path)], "result.to_pandas() lists the records; "
+                                  "result.summary() gives accuracy and cost per arm.")
+        if not self.records:
+            return head
+        rows = table(self.summary(by=("arm", "model"))[:50], percent=["accuracy"],
+                     formats={"tokens": ".1f", "total_tokens": ".1f", "latency_s": ".2f",
+                              "samples": ".1f"})
+        return head + rows._repr_html_()
+
+    def to_pandas(self) -> Any:
+        """One row per record, the fields of :meth:`rows` (``ROW_FIELDS``)."""
+        return frame(self.rows(), ROW_FIELDS)
 
     def rows(self) -> list[dict[str, Any]]:
         """One plain dict per record with the fields a chart needs (see ``ROW_FIELDS``):

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from .._checks import known_fields
+from ..tables import frame, summary_html
 
 __all__ = [
     "STATUSES",
@@ -245,6 +246,30 @@ class SearchTree:
         return (f"{self.algorithm}: {len(self.nodes)} node(s), {len(self.expansion_order())} "
                 f"expanded · {found} · {self.spent.get('calls', 0)} call(s), "
                 f"{self.spent.get('tokens', 0)} tokens · stopped: {self.stopped}")
+
+    def __repr__(self) -> str:
+        return f"SearchTree({self.summary()})"
+
+    def _repr_html_(self) -> str:
+        found = self.nodes[self.solution_id].state if self.solution_id is not None else None
+        return summary_html(f"SearchTree · {self.algorithm}", [
+            ("nodes", f"{len(self.nodes)} ({len(self.expansion_order())} expanded)"),
+            ("solution", "none" if found is None else found),
+            ("spent", f"{self.spent.get('calls', 0)} call(s), {self.spent.get('tokens', 0)} "
+                      "tokens"),
+            ("stopped", self.stopped)], "tree_graph(tree) or TreeView(tree) draws it; "
+                                        "tree.to_pandas() lists the nodes.")
+
+    def to_pandas(self) -> Any:
+        """One row per node: ``id``, ``parent``, ``depth``, ``state``, ``step``, ``status``,
+        ``value``, ``visits``, ``mean_value`` (MCTS), ``tokens`` and ``order`` (when it was
+        expanded)."""
+        return frame(({"id": n.id, "parent": n.parent, "depth": n.depth, "state": n.state,
+                       "step": n.step, "status": n.status, "value": n.value,
+                       "visits": n.visits, "mean_value": n.mean_value, "tokens": n.tokens,
+                       "order": n.order} for n in self.nodes),
+                     ["id", "parent", "depth", "state", "step", "status", "value", "visits",
+                      "mean_value", "tokens", "order"])
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..answers import Answer, extract_answer, is_correct
 from ..datasets.base import Problem
+from ..tables import cut, frame, summary_html
 from ..types import Completion, CostModel, Message, Request, Usage
 
 __all__ = [
@@ -30,6 +31,11 @@ class Sample:
     answer: Answer
     correct: bool
     """Whether ``answer`` equals the problem's gold answer (False when unparseable)."""
+
+    def __repr__(self) -> str:
+        verdict = "correct" if self.correct else "wrong"
+        return (f"Sample(answer={self.answer.value!r} via {self.answer.method}, {verdict}, "
+                f"{self.completion.completion_tokens} tokens, text={cut(self.completion.text)!r})")
 
     def to_dict(self) -> dict[str, Any]:
         return {"completion": self.completion.to_dict(), "answer": self.answer.to_dict(),
@@ -73,6 +79,45 @@ class TechniqueResult:
     @property
     def answers(self) -> list[str | None]:
         return [s.answer.value for s in self.samples]
+
+    def _summary(self) -> list[tuple[str, object]]:
+        """(name, value) pairs of the key numbers, for the reprs; subclasses add theirs."""
+        verdict = "correct" if self.correct else "wrong"
+        out: list[tuple[str, object]] = [
+            ("problem", f"{self.problem.id}: {cut(self.problem.question, 80)}"),
+            ("answer", f"{self.answer!r} ({verdict}; gold {self.problem.answer!r})"),
+            ("samples", len(self.samples)), ("generated tokens", self.tokens)]
+        if len(self.samples) == 1:
+            out.append(("text", cut(self.samples[0].completion.text, 200)))
+        if self.votes:
+            top = sorted(self.votes.items(), key=lambda kv: -kv[1])
+            shown = " · ".join(f"{cut(a, 20)} ×{v:g}" for a, v in top[:5])
+            out.append(("votes", shown + (f" · … ({len(top) - 5} more)" if len(top) > 5 else "")))
+        return out
+
+    def __repr__(self) -> str:
+        shown = [(k, repr(v) if k == "text" else v) for k, v in self._summary()[1:]]
+        return (f"{type(self).__name__}({self.technique} on {self.problem.id!r}: " +
+                ", ".join(f"{k} {v}" for k, v in shown) + ")")
+
+    def _repr_html_(self) -> str:
+        return summary_html(f"{type(self).__name__} · {self.technique}", self._summary(),
+                            "result.to_pandas() lists the samples.")
+
+    def to_pandas(self) -> Any:
+        """One row per sample: ``sample`` (its index), ``seed``, ``answer`` (canonical),
+        ``method`` (how the answer was found, see ``answers.METHODS``), ``stated`` (a final
+        answer was stated, not a last number taken), ``correct``, ``tokens`` (generated),
+        ``finish`` (``"stop"`` or ``"length"``), ``mean_logprob`` (nats per token) and
+        ``text``."""
+        return frame(({"sample": i, "seed": s.completion.seed, "answer": s.answer.value,
+                       "method": s.answer.method, "stated": s.answer.stated,
+                       "correct": s.correct, "tokens": s.completion.completion_tokens,
+                       "finish": s.completion.finish_reason,
+                       "mean_logprob": s.completion.mean_logprob, "text": s.completion.text}
+                      for i, s in enumerate(self.samples)),
+                     ["sample", "seed", "answer", "method", "stated", "correct", "tokens",
+                      "finish", "mean_logprob", "text"])
 
     def to_dict(self) -> dict[str, Any]:
         return {"technique": self.technique, "problem": self.problem.to_dict(),

@@ -308,7 +308,7 @@ class Game24Steps:
         return len(parse_state(state)) <= 1
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)
 class StepSearchResult(SearchResult):
     """A search over legal steps (``game24_search``): ``tree`` holds every state, ``samples`` the
     model's prior samples (none with ``prior="uniform"``), ``answer`` the solution's whole
@@ -327,6 +327,10 @@ class StepSearchResult(SearchResult):
     def calls(self) -> int:
         """Requests sent to the model (each of ``config["samples"]`` samples)."""
         return len(self.samples) // int(self.config.get("samples", 1) or 1)
+
+    def _summary(self) -> list[tuple[str, object]]:
+        return [*super()._summary(), ("prior", self.config.get("prior")),
+                ("states", self.states), ("model calls", self.calls)]
 
 
 def game24_search(problem: Problem | Sequence[int], backend: Backend, *, prior: str = "model",

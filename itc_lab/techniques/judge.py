@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from ..answers import Answer
 from ..backends.base import Backend
 from ..datasets.base import Problem
+from ..tables import cut
 from ..types import Message, Request
 from .base import Sample, TechniqueResult
 
@@ -23,7 +24,7 @@ JUDGE_PROMPT = ("Question: {question}\nProposed solution: {solution}\n"
                 "Is the proposed solution correct? Answer with yes or no.")
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)
 class Verdict(TechniqueResult):
     """What the judge said about one solution: ``answer`` is ``"yes"`` or ``"no"`` (the side of
     0.5 that ``score`` falls on) and ``correct`` says whether that verdict is right, by the
@@ -38,6 +39,13 @@ class Verdict(TechniqueResult):
     def text(self) -> str:
         """What the judge wrote."""
         return self.samples[0].completion.text
+
+    def _summary(self) -> list[tuple[str, object]]:
+        verdict = "right" if self.correct else "wrong"
+        return [("problem", f"{self.problem.id}: {cut(self.problem.question, 80)}"),
+                ("solution", repr(cut(self.solution, 80))),
+                ("judge says", f"{self.answer} (P(yes) {self.score:.2f}; the verdict is "
+                               f"{verdict})")]
 
 
 def llm_judge(problem: Problem, backend: Backend, *, solution: str, seed: int = 0) -> Verdict:

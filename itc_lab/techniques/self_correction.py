@@ -23,7 +23,7 @@ REVIEW_PROMPT = ("Review your answer above. If it is wrong, correct it. Explain 
                  "with \"The answer is N.\"")
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)
 class SelfCorrection(TechniqueResult):
     """The answer of every round: ``samples[0]`` is the first answer, ``samples[-1]`` the last;
     ``answer`` and ``correct`` are the last round's. Introduced in lesson 04."""
@@ -37,6 +37,12 @@ class SelfCorrection(TechniqueResult):
     def correct_by_round(self) -> list[bool]:
         """Whether each round's answer was right, first to last."""
         return [s.correct for s in self.samples]
+
+    def _summary(self) -> list[tuple[str, object]]:
+        rounds = " → ".join(f"{s.answer.value!r} {'✓' if s.correct else '✗'}"
+                            for s in self.samples)
+        return [*super()._summary()[:2], ("answer by round", rounds),
+                ("generated tokens", self.tokens)]
 
 
 def self_correct(problem: Problem, backend: Backend, *, dataset: Dataset, rounds: int = 2,

@@ -6,10 +6,12 @@ from a program that checks the constraints. Introduced in lesson 05.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..answers import Answer
 from ..backends.base import Backend
 from ..datasets.writing import WritingProblem, feedback_from_checks, score_text
+from ..tables import cut, frame
 from ..types import Completion, Message, Request
 from .base import Sample, TechniqueResult
 
@@ -26,7 +28,7 @@ REVISE_PROMPT = ("Task: {task}\nSentence: {draft}\nFeedback: {feedback}\nWrite a
                  "sentence that follows every rule. Reply with the sentence only.")
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)
 class Refinement(TechniqueResult):
     """Every draft, the feedback that followed it, and its measured score (0 to 1).
 
@@ -40,6 +42,23 @@ class Refinement(TechniqueResult):
     stopped: str
     """``"met"`` (all constraints met), ``"no feedback"`` (the critic found nothing) or
     ``"rounds"`` (ran out of rounds)."""
+
+    def _summary(self) -> list[tuple[str, object]]:
+        scores = " → ".join(f"{s:.2f}" for s in self.scores)
+        return [("problem", f"{self.problem.id}: {cut(self.problem.question, 80)}"),
+                ("critic", self.config.get("critic")),
+                ("scores by round", scores), ("stopped", self.stopped),
+                ("last draft", repr(cut(self.drafts[-1] if self.drafts else "", 80))),
+                ("calls", len(self.samples)), ("generated tokens", self.tokens)]
+
+    def to_pandas(self) -> Any:
+        """One row per round: ``round`` (0 is the first draft), ``draft``, ``score`` (0 to 1)
+        and ``feedback`` (what the critic said about the previous draft; ``None`` for round
+        0)."""
+        return frame(({"round": r, "draft": d, "score": sc,
+                       "feedback": self.feedback[r - 1] if 0 < r <= len(self.feedback) else None}
+                      for r, (d, sc) in enumerate(zip(self.drafts, self.scores, strict=False))),
+                     ["round", "draft", "score", "feedback"])
 
 
 def _ask(backend: Backend, content: str, max_tokens: int, seed: int,

@@ -10,10 +10,12 @@ from ..types import Completion, CostModel, Message, Request
 
 __all__ = [
     "ANSWER_MARK",
+    "THINK_STATUSES",
     "THINK_SYSTEM",
     "split_thinking",
     "think_request",
     "thinking_share",
+    "thinking_status",
 ]
 
 THINK_SYSTEM = ("Think inside <think> and </think> first. After </think>, give only the final "
@@ -91,25 +93,60 @@ def think_request(problem: Problem, exemplars: Dataset, *, k: int = 3,
     return Request(messages=tuple(turns), **options)
 
 
+THINK_STATUSES = ("closed", "unclosed", "none")
+"""What :func:`thinking_status` finds: the thinking was closed, opened and never closed, or never
+opened."""
+
+
+def _tags(open_tag: str, close_tag: str) -> None:
+    if not (isinstance(close_tag, str) and close_tag):
+        msg = f"close_tag must be a non-empty string such as '</think>', not {close_tag!r}."
+        raise ValueError(msg)
+    if not isinstance(open_tag, str):
+        msg = f"open_tag must be a string such as '<think>' (or ''), not {open_tag!r}."
+        raise ValueError(msg)
+
+
+def thinking_status(completion: Completion, *, open_tag: str = "<think>",
+                    close_tag: str = "</think>") -> str:
+    """How a completion's *imitated* thinking ended, one of :data:`THINK_STATUSES`:
+    ``"closed"`` (``close_tag`` is in the text: thinking, then the answer), ``"unclosed"``
+    (``open_tag`` opened a thinking block that never closed, e.g. cut off by ``max_tokens`` or
+    a stop string: everything is thinking and no answer was given) or ``"none"`` (no tags: the
+    model answered without imitating thinking). Introduced in lesson 07."""
+    if not isinstance(completion, Completion):
+        msg = f"thinking_status takes a Completion, not a {type(completion).__name__}."
+        raise ValueError(msg)
+    _tags(open_tag, close_tag)
+    if close_tag in completion.text:
+        return "closed"
+    if open_tag and open_tag in completion.text:
+        return "unclosed"
+    return "none"
+
+
 def split_thinking(completion: Completion, *, open_tag: str = "<think>",
                    close_tag: str = "</think>") -> Completion:
     """The completion with *imitated* thinking moved out of its text.
 
-    The text up to the first ``close_tag`` (``open_tag`` removed, whitespace stripped) becomes
-    ``thinking``, the rest (stripped) the ``text``; token counts are left as they are, so
-    :func:`thinking_share` splits them by characters. A completion that never closes the tag
-    keeps its text and gets ``thinking=None``. For imitated thinking only: a real reasoning model
-    returns its thinking separately. Introduced in lesson 07.
+    - Closed (``close_tag`` in the text): the text up to the first ``close_tag`` (``open_tag``
+      removed, whitespace stripped) becomes ``thinking``, the rest (stripped) the ``text``.
+    - Unclosed (``open_tag`` but no ``close_tag``, e.g. cut off by ``max_tokens``): it is all
+      thinking; ``text`` is empty, so no answer is read from an unfinished thought and
+      :func:`thinking_share` counts every token as thinking.
+    - No tags: the text is the answer and ``thinking`` is ``None``.
+
+    Token counts are left as they are, so :func:`thinking_share` splits them by characters;
+    :func:`thinking_status` tells the three cases apart. For imitated thinking only: a real
+    reasoning model returns its thinking separately. Introduced in lesson 07.
     """
     if not isinstance(completion, Completion):
         msg = f"split_thinking takes a Completion, not a {type(completion).__name__}."
         raise ValueError(msg)
-    if not (isinstance(close_tag, str) and close_tag):
-        msg = f"close_tag must be a non-empty string such as '</think>', not {close_tag!r}."
-        raise ValueError(msg)
-    thinking, closed, answer = completion.text.partition(close_tag)
-    if not closed:
+    status = thinking_status(completion, open_tag=open_tag, close_tag=close_tag)
+    if status == "none":
         return replace(completion, thinking=None)
+    thinking, _, answer = completion.text.partition(close_tag)
     if open_tag:
         thinking = thinking.replace(open_tag, "")
     return replace(completion, thinking=thinking.strip(), text=answer.strip())

@@ -20,6 +20,7 @@ from ..datasets.base import Problem
 from ..datasets.game24 import reachable
 from ..search import ALGORITHMS
 from ..search.tree import Evaluation, Proposal, SearchTree
+from ..tables import cut
 from ..types import Message, Request
 from .base import Sample, TechniqueResult
 
@@ -160,7 +161,7 @@ class Game24Search:
         return len(parse_state(state)) <= 1
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)
 class SearchResult(TechniqueResult):
     """A tree search on one puzzle: ``tree`` is the whole ``SearchTree`` (draw it with
     ``tree_graph`` or ``TreeView``); ``answer`` is the solution's last step (``None`` when none
@@ -173,6 +174,15 @@ class SearchResult(TechniqueResult):
     def tokens(self) -> int:
         """Tokens the search spent (the tree's own count)."""
         return int(self.tree.spent.get("tokens", 0))
+
+    def _summary(self) -> list[tuple[str, object]]:
+        found = "none found" if not self.correct else repr(self.answer)
+        return [("problem", f"{self.problem.id}: {cut(self.problem.question, 80)}"),
+                ("solution", found), ("tree", self.tree.summary())]
+
+    def to_pandas(self) -> Any:
+        """One row per node of the tree (see ``SearchTree.to_pandas``)."""
+        return self.tree.to_pandas()
 
 
 def game24_numbers(problem: Problem | Sequence[int]) -> tuple[Problem, list[int]]:
@@ -231,13 +241,19 @@ class Attempt:
     tokens: int
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)
 class Game24Attempts(TechniqueResult):
     """k chain-of-thought attempts at one puzzle, each checked by the exact checker: ``correct``
     when any attempt is right (best-of-k with a perfect verifier), ``answer`` the first right
     expression (else the first attempt's). Introduced in lesson 03."""
 
     attempts: tuple[Attempt, ...]
+
+    def _summary(self) -> list[tuple[str, object]]:
+        right = sum(a.ok for a in self.attempts)
+        return [("problem", f"{self.problem.id}: {cut(self.problem.question, 80)}"),
+                ("attempts", f"{len(self.attempts)}, {right} right by the exact checker"),
+                ("answer", repr(self.answer)), ("generated tokens", self.tokens)]
 
 
 def game24_cot(problem: Problem | Sequence[int], backend: Backend, *, k: int = 1,
