@@ -119,7 +119,7 @@ def _choose_live(backend: str | None, model: str | None, base_url: str | None = 
 
 def connect(backend: str | None = None, model: str | None = None, *, lesson: str | None = None,
             mode: str | None = None, quiet: bool = False, base_url: str | None = None,
-            api_key: str | None = None) -> Backend:
+            api_key: str | None = None, replay_speed: float | None = None) -> Backend:
     """A ready backend for a lesson or your own notebook.
 
     Parameters
@@ -136,6 +136,8 @@ def connect(backend: str | None = None, model: str | None = None, *, lesson: str
         ``ITC_LAB_BASE_URL``).
     api_key: for ``openai``: the server's key (default: ``ITC_LAB_API_KEY``, then
         ``OPENAI_API_KEY``).
+    replay_speed: with ``lesson``, how fast recorded answers play back: 0 at once, 1 at the
+        speed they were recorded, 4 four times faster (default: ``ITC_LAB_REPLAY_SPEED``, else 0).
     """
     mode = mode or os.environ.get("ITC_LAB_MODE") or "auto"
     if mode not in MODES:
@@ -155,7 +157,8 @@ def connect(backend: str | None = None, model: str | None = None, *, lesson: str
             "model")
     if mode == "replay":
         # replay never starts a model: the recording is the whole answer
-        rec = RecordingBackend(store, None, "replay", model=model, record_hint=hint)
+        rec = RecordingBackend(store, None, "replay", model=model, record_hint=hint,
+                               speed=replay_speed)
     else:
         live, choice = _choose_live(backend, model, base_url, api_key)
         if live is None and mode in ("live", "record"):
@@ -163,7 +166,7 @@ def connect(backend: str | None = None, model: str | None = None, *, lesson: str
                    "Run `itc-lab doctor` for the fix, or use mode 'replay'.")
             raise BackendUnavailable(msg)
         rec = RecordingBackend(store, live, mode, model=model if live is None else None,
-                               record_hint=hint)
+                               record_hint=hint, speed=replay_speed)
     if not quiet:
         print(f"Running on: {rec.describe()}")
     return rec

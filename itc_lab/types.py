@@ -25,6 +25,7 @@ __all__ = [
     "Message",
     "Request",
     "Role",
+    "Timing",
     "Token",
     "Usage",
 ]
@@ -253,6 +254,78 @@ class Token:
 
 
 @dataclass(frozen=True)
+class Timing:
+    """When one sample was sent and when the pieces of its streamed answer arrived.
+
+    Kept by backends that stream (the embedded engine), stored in recordings, and used to replay
+    a recording at the speed it was recorded (``RecordingBackend(speed=1)``). Times are whole
+    milliseconds, so a completion round-trips exactly through JSON; in JSON the arrivals are
+    written as gaps and the pieces as lengths, which keeps a recording small.
+    """
+
+    sent_ms: int = 0
+    """When the request was sent: Unix time in milliseconds (0: unknown)."""
+    piece_ms: tuple[int, ...] = ()
+    """When each piece of text arrived, in milliseconds after the request was sent (the first
+    one is the time to first token), never decreasing."""
+    piece_chars: tuple[int, ...] = ()
+    """How many characters of ``Completion.text`` each piece holds; they add up to the text."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "piece_ms", tuple(self.piece_ms))
+        object.__setattr__(self, "piece_chars", tuple(self.piece_chars))
+        if len(self.piece_ms) != len(self.piece_chars):
+            msg = (f"Timing needs one arrival time per piece: {len(self.piece_ms)} time(s) for "
+                   f"{len(self.piece_chars)} piece(s).")
+            raise ValueError(msg)
+        if not (_whole(self.sent_ms) and self.sent_ms >= 0):
+            msg = f"sent_ms must be a whole number of milliseconds >= 0, not {self.sent_ms!r}."
+            raise ValueError(msg)
+        last = 0
+        for ms, chars in zip(self.piece_ms, self.piece_chars, strict=True):
+            if not (_whole(ms) and ms >= last):
+                msg = (f"piece_ms must be whole milliseconds >= 0 that never decrease, not "
+                       f"{list(self.piece_ms)[:8]!r}…")
+                raise ValueError(msg)
+            if not (_whole(chars) and chars >= 0):
+                msg = f"piece_chars must be whole numbers >= 0, not {chars!r}."
+                raise ValueError(msg)
+            last = ms
+
+    def pieces(self, text: str) -> list[tuple[float, str]]:
+        """(seconds after sending, piece of ``text``) for each piece, in order. A text shorter
+        than the pieces say (an edited record) ends the list early; a longer one's rest comes
+        with the last piece."""
+        out: list[tuple[float, str]] = []
+        start = 0
+        for ms, chars in zip(self.piece_ms, self.piece_chars, strict=True):
+            if start >= len(text):
+                break
+            out.append((ms / 1000, text[start:start + chars]))
+            start += chars
+        if out and start < len(text):
+            out[-1] = (out[-1][0], out[-1][1] + text[start:])
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        gaps = [b - a for a, b in zip((0, *self.piece_ms), self.piece_ms, strict=False)]
+        return {"sent_ms": self.sent_ms, "gaps_ms": gaps, "chars": list(self.piece_chars)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Timing:
+        unknown = set(d) - {"sent_ms", "gaps_ms", "chars"}
+        if unknown:
+            msg = f"Timing has no field(s) {sorted(unknown)}; known: sent_ms, gaps_ms, chars."
+            raise ValueError(msg)
+        at, times = 0, []
+        for gap in d.get("gaps_ms", ()):
+            at += gap
+            times.append(at)
+        return cls(sent_ms=d.get("sent_ms", 0), piece_ms=tuple(times),
+                   piece_chars=tuple(d.get("chars", ())))
+
+
+@dataclass(frozen=True)
 class Completion:
     """One sampled answer to a request, with everything needed to account for it."""
 
@@ -279,6 +352,9 @@ class Completion:
     """The separate thinking trace of a reasoning model, if any."""
     options: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=True)
     """The sampling options sent (temperature, top_p, top_k, max_tokens, stop, top_logprobs)."""
+    timing: Timing | None = None
+    """When it was sent and when each piece of its text arrived, from backends that stream (the
+    embedded engine); ``None`` when unknown (other backends, and recordings made before 0.2)."""
 
     @property
     def has_logprobs(self) -> bool:
@@ -299,6 +375,10 @@ class Completion:
                 value = [t.to_dict() for t in value]
             elif f.name == "options":
                 value = dict(value)
+            elif f.name == "timing":
+                if value is None:
+                    continue  # a record without timing reads as it always did
+                value = value.to_dict()
             d[f.name] = value
         return d
 
@@ -307,6 +387,8 @@ class Completion:
         d = dict(d)
         d["tokens"] = tuple(Token.from_dict(t) for t in d.get("tokens", ()))
         d["options"] = dict(d.get("options", {}))
+        if d.get("timing") is not None:
+            d["timing"] = Timing.from_dict(d["timing"])
         return cls(**known_fields(cls, d))
 
     def as_cached(self) -> Completion:

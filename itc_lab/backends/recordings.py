@@ -18,33 +18,59 @@ Modes of :class:`RecordingBackend`:
 - ``replay``: only the store; a miss is an error that names the request;
 - ``auto``: the store first, the model on a miss (and the answer is stored).
 
+Replay speed: recorded answers are served at once by default (``speed=0``), which is what tests
+and stored notebooks need. ``speed=1`` (or ``ITC_LAB_REPLAY_SPEED=1``) plays them back at the
+speed they were recorded: each sample's text streams piece by piece to a watcher
+(:func:`itc_lab.live.watch`, as the embedded engine's tokens do) and the sample is handed to
+``on_result`` when it ended in the recorded run, so a live view shows the same picture and a
+call takes about as long as it did; ``speed=4`` plays four times faster. A watcher's stop ends a
+paced replay within a few milliseconds, keeping the samples already delivered. A record with
+:class:`~itc_lab.types.Timing` (made by the embedded engine since 0.2) replays its own timing;
+an older record replays at an estimate: its recorded ``latency_s``, every sample of the call
+sent at once, its text in evenly spaced pieces (its tokens, else its words).
+
+At either speed, the samples of one call reach ``on_result`` in the order they ended when they
+were recorded (seed order for samples that ended together); the returned list is in seed
+order.
+
 Introduced in lesson 00.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import re
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from .._jsonl import JsonlLog, LineFormat
-from ..errors import RecordingDamaged, RecordingMissing
-from ..types import Completion, Request
-from .base import Backend, OnResult, seeds_of
+from ..errors import BackendError, RecordingDamaged, RecordingMissing
+from ..types import Completion, Request, Token
+from .base import Backend, CancelScope, OnResult, emit_token, seeds_of
 
 __all__ = [
     "MODES",
+    "SPEED_ENV",
     "Mode",
     "RecordingBackend",
     "RecordingStore",
+    "Replayed",
+    "replay_schedule",
+    "replay_speed",
 ]
 
 Mode = Literal["live", "record", "replay", "auto"]
 MODES: tuple[str, ...] = ("live", "record", "replay", "auto")
 
 _Record = tuple[Request, Completion]
+
+SPEED_ENV = "ITC_LAB_REPLAY_SPEED"
+"""The environment variable that sets the replay speed: ``0`` (or unset) at once, ``1`` at the
+recorded speed, ``4`` four times faster."""
 
 
 def _fields(record: _Record) -> tuple[str, dict[str, Any]]:
@@ -163,7 +189,12 @@ class RecordingBackend:
 
     def __init__(self, store: RecordingStore | str | os.PathLike[str], live: Backend | None = None,
                  mode: str = "auto", model: str | None = None,
-                 record_hint: str = "set ITC_LAB_MODE=record (or auto) and run it again") -> None:
+                 record_hint: str = "set ITC_LAB_MODE=record (or auto) and run it again",
+                 speed: float | str | None = None) -> None:
+        """``speed``: how fast recorded answers play back: 0 at once, 1 at the recorded speed,
+        4 four times faster (default: ``ITC_LAB_REPLAY_SPEED``, else 0). It can be changed
+        later through the ``speed`` attribute."""
+        self.speed = replay_speed(speed)
         if mode not in MODES:
             msg = f"Unknown recordings mode {mode!r}; choose one of {', '.join(MODES)}."
             raise ValueError(msg)
@@ -188,9 +219,20 @@ class RecordingBackend:
         # the store, so a run and its replay see the same answer for the same request
         self._recorded: set[str] = set()
 
+    @property
+    def speed(self) -> float:
+        """Replay speed: 0 at once, 1 at the recorded speed, 4 four times faster."""
+        return self._speed
+
+    @speed.setter
+    def speed(self, value: float | str | None) -> None:
+        self._speed = replay_speed(value) if value is not None else 0.0
+
     def describe(self) -> str:
         n = len(self.store)
         where = f"{self.store.path.name} ({n} recorded responses)"
+        if self.speed > 0:
+            where += f", replayed at {self.speed:g}× the recorded speed"
         if self.live is None:
             return f"recordings ({self.mode}) · model {self.model} · {where}"
         return f"{self.live.describe()} · recordings {self.mode}: {where}"
@@ -201,6 +243,9 @@ class RecordingBackend:
 
     def generate_seeds(self, request: Request, seeds: Sequence[int], *,
                        on_result: OnResult | None = None) -> list[Completion]:
+        """One completion per seed. Recorded ones reach ``on_result`` in the order they ended
+        when recorded, at once or, with ``speed`` > 0, when they are due (their text streams
+        to a watcher meanwhile); samples asked of the live model follow."""
         if not request.model:
             request = request.with_model(self.model)
         seeds = list(seeds)
@@ -223,9 +268,9 @@ class RecordingBackend:
                    f"{self.store.path}; first missing: {first.summary()}. To record: "
                    f"{self.record_hint}.")
             raise RecordingMissing(msg)
-        for s in seeds:
-            if s in found and on_result:
-                on_result(found[s])
+        if found:
+            _play(replay_schedule([found[s] for s in seeds if s in found]), self.speed,
+                  on_result)
         if missing:
             assert self.live is not None
 
@@ -239,3 +284,134 @@ class RecordingBackend:
             fresh = self.live.generate_seeds(request, missing, on_result=keep)
             found.update(zip(missing, fresh, strict=True))
         return [found[s] for s in seeds]
+
+
+# -- replay at recorded speed ----------------------------------------------------------------------
+
+def replay_speed(value: object = None) -> float:
+    """A replay speed as a number >= 0 (0: at once), from ``value`` or, when it is None, from
+    ``ITC_LAB_REPLAY_SPEED`` (unset or empty: 0). A bad value is a ValueError saying what to give.
+    """
+    where = "speed"
+    if value is None:
+        value = os.environ.get(SPEED_ENV, "").strip() or 0
+        where = SPEED_ENV
+    if isinstance(value, str):
+        text = value.strip().lower().rstrip("x×")
+        value = 0.0 if text in ("instant", "off", "") else text
+        try:
+            value = float(value)
+        except ValueError:
+            value = math.nan
+    if (not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value)
+            or value < 0):
+        msg = (f"{where} must be a number >= 0: 0 replays recordings at once, 1 at the speed "
+               f"they were recorded, 4 four times faster; not {value!r}.")
+        raise ValueError(msg)
+    return float(value)
+
+
+_WORDS = re.compile(r"\s*\S+|\s+")
+
+
+class Replayed:
+    """When each piece of one replayed sample arrives, in seconds after its call began."""
+
+    __slots__ = ("completion", "end", "pieces", "sent")
+
+    def __init__(self, completion: Completion, sent: float, pieces: list[tuple[float, str]],
+                 end: float) -> None:
+        self.completion = completion
+        self.sent = sent
+        self.pieces = pieces
+        self.end = end
+
+
+def _estimated_pieces(c: Completion) -> list[tuple[float, str]]:
+    """An older record's text in evenly spaced pieces over its latency: its tokens when they
+    spell the text, else its words."""
+    if c.tokens and "".join(t.text for t in c.tokens) == c.text:
+        texts = [t.text for t in c.tokens]
+    else:
+        texts = _WORDS.findall(c.text)
+    m = len(texts)
+    return [(c.latency_s * (k + 1) / m, piece) for k, piece in enumerate(texts)]
+
+
+def replay_schedule(completions: Sequence[Completion]) -> list[Replayed]:
+    """The recorded timeline of one call's samples, in the order they ended (ties: the order
+    given).
+
+    A sample with :class:`~itc_lab.types.Timing` starts when it was sent, relative to the first
+    sample sent, but never later than the end of every sample sent before it (a request waits
+    only for a free slot, so samples recorded in separate runs play back to back), and ends
+    ``latency_s`` later. A sample without timing starts at once and ends after its
+    ``latency_s``, its text in evenly spaced pieces.
+    """
+    timed = sorted((i for i, c in enumerate(completions) if c.timing is not None),
+                   key=lambda i: (completions[i].timing.sent_ms, i))  # type: ignore[union-attr]
+    sent: dict[int, float] = {}
+    first_ms = completions[timed[0]].timing.sent_ms if timed else 0  # type: ignore[union-attr]
+    latest_end = 0.0
+    for i in timed:
+        c = completions[i]
+        at = (c.timing.sent_ms - first_ms) / 1000  # type: ignore[union-attr]
+        sent[i] = at = min(at, latest_end)
+        latest_end = max(latest_end, at + c.latency_s)
+    out = []
+    for i, c in enumerate(completions):
+        if c.timing is None:
+            out.append(Replayed(c, 0.0, _estimated_pieces(c), max(c.latency_s, 0.0)))
+            continue
+        start = sent[i]
+        pieces = [(start + t, piece) for t, piece in c.timing.pieces(c.text)]
+        end = max(start + c.latency_s, pieces[-1][0] if pieces else start)
+        out.append(Replayed(c, start, pieces, end))
+    order = sorted(range(len(out)), key=lambda i: (out[i].end, i))
+    return [out[i] for i in order]
+
+
+_TICK_S = 0.05
+"""A paced replay waits in steps of at most this long, so a stop is noticed quickly."""
+
+
+def _tokens_of(r: Replayed) -> list[Token]:
+    """The pieces of a replayed sample as tokens: the recorded tokens (with their logprobs)
+    when they spell the pieces one for one, else plain text pieces."""
+    tokens = r.completion.tokens
+    if len(tokens) == len(r.pieces) and all(
+            t.text == piece for t, (_, piece) in zip(tokens, r.pieces, strict=True)):
+        return list(tokens)
+    return [Token(piece) for _, piece in r.pieces]
+
+
+def _play(schedule: Sequence[Replayed], speed: float, on_result: OnResult | None) -> None:
+    """Deliver a schedule: at once (``speed`` 0: ``on_result`` in the order samples ended), or
+    paced, waiting until each piece (reported with ``emit_token``) and each end is due."""
+    if speed <= 0:
+        if on_result is not None:
+            for r in schedule:
+                on_result(r.completion)
+        return
+    scope = CancelScope()  # a watcher's stop cancels it
+    events: list[tuple[float, int, int, Token | None]] = []  # (due, ends last, sample, token)
+    for k, r in enumerate(schedule):
+        events.extend((t, 0, k, token)
+                      for (t, _), token in zip(r.pieces, _tokens_of(r), strict=True))
+        events.append((r.end, 1, k, None))
+    events.sort(key=lambda e: (e[0], e[1], e[2]))
+    t0 = time.monotonic()
+    for due, _, k, token in events:
+        while True:
+            if scope.cancelled:
+                msg = "The replay was stopped; the samples delivered so far are kept."
+                raise BackendError(msg)
+            wait = due / speed - (time.monotonic() - t0)
+            if wait <= 0:
+                break
+            time.sleep(min(wait, _TICK_S))
+        c = schedule[k].completion
+        if token is not None:
+            emit_token(c.seed, token)
+        elif on_result is not None:
+            on_result(c)

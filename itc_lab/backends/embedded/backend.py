@@ -12,12 +12,13 @@ import time
 import warnings
 import weakref
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import httpx
 
 from ...errors import BackendError
-from ...types import Alternative, Completion, Request, Token
+from ...types import Alternative, Completion, Request, Timing, Token
 from ..base import (
     CancelScope,
     LiveBackend,
@@ -380,11 +381,13 @@ class EmbeddedBackend(LiveBackend):
         texts: dict[int, list[str]] = {}
         probs: dict[int, list[Any]] = {}
         probe = current_probe()
+        arrived: dict[int, list[int]] = {}  # ms after sending, per non-empty piece of text
         done: dict[int, Completion] = {}
         deadline = RequestDeadline(None)
         with self._slots(n, body["prompt"], request.max_tokens) as named:
             server, client = self._connection()
             t0 = time.perf_counter()
+            sent_ms = int(time.time() * 1000)
             try:
                 # the server closes a streamed answer's connection after it: do not reuse it
                 with request_deadline(self.deadline_for(request, n)) as deadline, client.stream(
@@ -394,15 +397,22 @@ class EmbeddedBackend(LiveBackend):
                         i = int(event.get("index", 0))
                         if probe is not None:
                             _report(probe, request.seed + i, event, request.top_logprobs)
-                        texts.setdefault(i, []).append(str(event.get("content", "")))
+                        piece = str(event.get("content", ""))
+                        if piece:
+                            texts.setdefault(i, []).append(piece)
+                            arrived.setdefault(i, []).append(
+                                int((time.perf_counter() - t0) * 1000))
                         probs.setdefault(i, []).extend(event.get("completion_probabilities", []))
                         if not event.get("stop") or not 0 <= i < n or i in done:
                             continue
-                        text = "".join(texts[i])
+                        text = "".join(texts.get(i, ()))
                         final = event | {"content": text, "completion_probabilities": _within(
-                            probs[i], text, event.get("stop_type"))}
-                        done[i] = c = self._completion(final, request, request.seed + i,
-                                                       time.perf_counter() - t0)
+                            probs.get(i, []), text, event.get("stop_type"))}
+                        timing = Timing(sent_ms, tuple(arrived.get(i, ())),
+                                        tuple(len(p) for p in texts.get(i, ())))
+                        done[i] = c = replace(
+                            self._completion(final, request, request.seed + i,
+                                             time.perf_counter() - t0), timing=timing)
                         if on_result:
                             on_result(c)
             except httpx.TimeoutException:
