@@ -4,7 +4,7 @@ Start with ``backend = itc_lab.connect()`` (lesson 00), then
 ``backend.generate(Request(...), n=k)``.
 """
 
-from . import _compat
+from . import _compat, live
 from .backends.base import Backend, generate_async
 from .backends.recordings import MODES, RecordingBackend, RecordingStore
 from .backends.registry import BACKENDS, create_backend, register_backend
@@ -57,6 +57,7 @@ __all__ = [
     "generate_async",
     "hint",
     "lessons_dir",
+    "live",
     "recording_path",
     "register_backend",
     "show",

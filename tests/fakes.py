@@ -85,6 +85,9 @@ class ScriptedBackend(LiveBackend):
             n_before = len(self.requests)
             self.requests.append(request)
             self.calls[request.key()] += 1
+        if call_cancelled():  # a cut call sends nothing more, as with a real server
+            msg = "the scripted call was cut before this sample"
+            raise BackendError(msg)
         if request.seed in self.fail_seeds:
             msg = f"scripted failure on seed {request.seed}"
             raise RuntimeError(msg)
@@ -124,10 +127,13 @@ class ScriptedBackend(LiveBackend):
         tokens = []
         for piece in _PIECES.findall(text):
             until = time.perf_counter() + delay
-            while (left := until - time.perf_counter()) > 0:
+            while True:
                 if call_cancelled():
                     msg = "the scripted connection was cut mid-answer"
                     raise BackendError(msg)
+                left = until - time.perf_counter()
+                if left <= 0:
+                    break
                 time.sleep(min(left, 0.01))
             token = Token(piece, lp)
             tokens.append(token)

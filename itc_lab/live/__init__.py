@@ -3,6 +3,12 @@
 - :mod:`itc_lab.live.events` — ``watch(backend, *listeners)``: a backend that reports every call
   (started, tokens, samples, finished or failed, the engine starting) and can be stopped;
   ``Meter`` totals calls, samples, tokens and seconds.
+- :mod:`itc_lab.live.views` — ``LiveVoteView`` (vote bars rising, running majority, maj@k,
+  early-stopping rules that can stop the run) and ``LiveTraceView`` (tokens streaming in with
+  their confidence), each with a meter and a Stop button; ``LiveView`` to build more.
+- :mod:`itc_lab.live.run` — ``start(fn, *args, **kwargs)``: run a technique in the background so
+  the Stop button works; ``run.result()`` waits for it.
+- :mod:`itc_lab.live.feedback` — the waiting note under a cell whose model call takes a while.
 
 Introduced in lesson 00 (a streaming trace) and lesson 02 (a live vote).
 """
@@ -22,6 +28,9 @@ from .events import (
     instant,
     watch,
 )
+from .feedback import WaitingNote, feedback
+from .run import LiveRun, start
+from .views import LiveTraceView, LiveView, LiveVoteView, meter_html, meter_text
 
 __all__ = [
     "CallFailed",
@@ -30,11 +39,20 @@ __all__ = [
     "EngineEvent",
     "Event",
     "Listener",
+    "LiveRun",
+    "LiveTraceView",
+    "LiveView",
+    "LiveVoteView",
     "Meter",
     "RunStopped",
     "SampleFinished",
     "TokenArrived",
+    "WaitingNote",
     "Watch",
+    "feedback",
     "instant",
+    "meter_html",
+    "meter_text",
+    "start",
     "watch",
 ]

@@ -52,7 +52,7 @@ from ..backends.base import (
     probing,
     seeds_of,
 )
-from ..errors import BackendError
+from ..errors import BackendError, RecordingMissing
 from ..types import Completion, Request, Token
 
 __all__ = [
@@ -184,10 +184,12 @@ class _Call:
 
     # deliveries
     def deliver(self, c: Completion) -> bool:
-        """Record a finished sample; False if it was already delivered (or is not ours)."""
+        """Record a finished sample; False if it was already delivered, is not ours, or came
+        after the watch was stopped (a run stopped after sample s keeps the first s samples to
+        finish, live and in a replay of its recording alike)."""
         with self.lock:
             i = self.index.get(c.seed)
-            if i is None or i in self.done or self.closed:
+            if i is None or i in self.done or self.closed or self.watch.stopped:
                 return False
             self.done[i] = c
         w = self.watch
@@ -254,9 +256,12 @@ class Watch:
     def generate_seeds(self, request: Request, seeds: Sequence[int], *,
                        on_result: OnResult | None = None) -> list[Completion]:
         with self._call(request, seeds) as call:
+            forward = self._forward(call, on_result)
             try:
-                out = self.backend.generate_seeds(request, call.seeds,
-                                                  on_result=self._forward(call, on_result))
+                try:
+                    out = self.backend.generate_seeds(request, call.seeds, on_result=forward)
+                except RecordingMissing as missing:
+                    out = self._replay_stopped(request, call, forward, missing)
             except Exception as e:
                 return self._failed(call, e)
             except BaseException as e:
@@ -274,14 +279,39 @@ class Watch:
         with self._call(request, seeds) as call:
             forward = self._forward(call, on_result)
             try:
-                out = await generate_seeds_async(self.backend, request, call.seeds,
-                                                 on_result=forward)
+                try:
+                    out = await generate_seeds_async(self.backend, request, call.seeds,
+                                                     on_result=forward)
+                except RecordingMissing as missing:
+                    out = self._replay_stopped(request, call, forward, missing)
             except Exception as e:
                 return self._failed(call, e)
             except BaseException as e:  # a cancelled cell
                 self._end_failed(call, e)
                 raise
             return self._returned(call, out, on_result)
+
+    def _replay_stopped(self, request: Request, call: _Call, forward: OnResult,
+                        missing: RecordingMissing) -> list[Completion]:
+        """A recording without some of the samples asked for, from a run that was stopped: the
+        recorded samples are played in the order they ended, and if the run stops again before
+        a missing one is needed, its answer is what the live run returned. Otherwise (or when
+        the backend is not a replay) the recording's error stands."""
+        if not instant(self.backend):
+            raise missing
+        found: list[Completion] = []
+        for seed in call.seeds:
+            try:
+                found.extend(self.backend.generate_seeds(request, [seed]))
+            except RecordingMissing:
+                continue
+        for c in sorted(found, key=_recorded_end):
+            if self._stopped:
+                break
+            forward(c)
+        if not self._stopped:
+            raise missing
+        return list(call.finished())
 
     # -- stopping ------------------------------------------------------------------------------
     @property
@@ -357,10 +387,10 @@ class Watch:
             if call.deliver(c) and on_result is not None:
                 on_result(c)
         done = call.finished(close=True)
+        stopped = self._stopped and len(done) < len(call.seeds)
         self._emit(CallFinished(call.number, self._now(), done,
-                                time.perf_counter() - call.t0,
-                                stopped=self._stopped and len(done) < len(call.seeds)))
-        return list(out)
+                                time.perf_counter() - call.t0, stopped=stopped))
+        return list(done) if stopped else list(out)
 
     def _failed(self, call: _Call, error: Exception) -> list[Completion]:
         if self._stopped:  # cut by stop(): the samples finished so far are the answer
@@ -374,6 +404,13 @@ class Watch:
     def _end_failed(self, call: _Call, error: BaseException) -> None:
         self._emit(CallFailed(call.number, self._now(), error, call.finished(close=True),
                               time.perf_counter() - call.t0))
+
+
+def _recorded_end(c: Completion) -> float:
+    """When a recorded sample ended, in seconds after its call began (as far as is known)."""
+    timing = getattr(c, "timing", None)
+    sent = getattr(timing, "sent_ms", 0) or 0
+    return sent / 1000 + c.latency_s
 
 
 def watch(backend: Backend, *listeners: Listener) -> Watch:
