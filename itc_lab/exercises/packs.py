@@ -187,10 +187,11 @@ class Exercise:
         return f'itc_lab.check("{self.id}", my_answer{tail})'
 
 
-_STYLES = {  # verdict: (label, border colour, background), readable in light and dark themes
-    "Correct": ("✓ Correct", "#1a7f37", "rgba(26, 127, 55, 0.12)"),
-    "Not yet": ("✗ Not yet", "#bc4c00", "rgba(188, 76, 0, 0.12)"),
-    "Not answered yet": ("… Not answered yet", "#6e7781", "rgba(110, 119, 129, 0.12)"),
+_STYLES = {  # verdict: (label, its colour, background): opaque, with the text's own colour, so
+    # the box reads the same (at least 4.5:1) under a light or a dark theme
+    "Correct": ("✓ Correct", "#116329", "#e6f4ea"),
+    "Not yet": ("✗ Not yet", "#953800", "#fbefe6"),
+    "Not answered yet": ("… Not answered yet", "#57606a", "#f0f1f3"),
 }
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 
@@ -198,7 +199,8 @@ _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 def _inline_html(text: str) -> str:
     """``text`` escaped for HTML, with Markdown `code` spans and **bold** kept as such."""
     escaped = html.escape(text, quote=True)
-    escaped = _CODE_SPAN.sub(r"<code>\1</code>", escaped)
+    escaped = _CODE_SPAN.sub(r'<code style="background-color: #ffffff; color: #1f2328; '
+                             r'padding: 0 3px">\1</code>', escaped)
     return re.sub(r"\*\*([^*\n]+)\*\*", r"<strong>\1</strong>", escaped)
 
 
@@ -210,9 +212,9 @@ def feedback_html(exercise: str, message: str) -> str:
     if verdict not in _STYLES:
         rest = message
     return (f'<div class="itc-lab-feedback" style="border-left: 4px solid {colour}; '
-            f"background: {background}; padding: 6px 10px; margin: 2px 0; "
+            f"background: {background}; color: #1f2328; padding: 6px 10px; margin: 2px 0; "
             f'line-height: 1.45"><strong style="color: {colour}">{html.escape(label)}</strong> '
-            f'<span style="opacity: 0.7">[{html.escape(exercise)}]</span> '
+            f'<span style="color: #57606a">[{html.escape(exercise)}]</span> '
             f"{_inline_html(rest)}</div>")
 
 
