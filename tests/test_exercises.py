@@ -1045,7 +1045,7 @@ def test_feedback_is_styled_html_with_every_text_escaped_and_a_plain_fallback(tm
     fb = check("t-html", "<script>alert('x')</script>")
     page = fb._repr_html_()
     assert "<script>" not in page and "&lt;script&gt;" in page  # the answer is escaped
-    assert "<code>&lt;b&gt;</code>" in page and "&amp;" in page  # markdown code, escaped
+    assert "&lt;b&gt;</code>" in page and "&amp;" in page  # markdown code, escaped
     assert "<strong>this</strong>" in page and "✗ Not yet" in page
     assert 'class="itc-lab-feedback"' in page and "border-left" in page
     assert repr(fb) == ("[t-html] Not yet: you said \"<script>alert('x')</script>\": "

@@ -202,3 +202,69 @@ def test_every_lesson_is_covered() -> None:
     on_disk = {p.stem for p in lessons_dir().glob("*.ipynb")}
     assert set(LESSONS) == on_disk
     assert len(LESSONS) >= 6
+
+
+LEGIBILITY = """() => {
+  // Every text a stored lesson's outputs show (views' snapshots, tables, printed text), against
+  // what is behind it: WCAG AA asks for 4.5:1. Charts and trees are images on their own white.
+  const rgb = (c) => { const m = c.match(/[\\d.]+/g).map(Number);
+                       return [m[0], m[1], m[2], m.length > 3 ? m[3] : 1]; };
+  const lum = ([r, g, b]) => { const f = (v) => { v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const mix = (top, bottom) => top.slice(0, 3).map((v, i) => v * top[3] + bottom[i] * (1 - top[3]));
+  const background = (el) => {
+    const chain = [];
+    for (let e = el; e; e = e.parentElement) chain.push(getComputedStyle(e).backgroundColor);
+    let colour = [255, 255, 255];
+    for (const c of chain.reverse()) colour = mix(rgb(c), colour);
+    return colour;
+  };
+  const out = [];
+  for (const el of document.querySelectorAll('NB .jp-OutputArea-output *')) {
+    if (el.closest('svg, .vega-embed')) continue;
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own || el.getClientRects().length === 0) continue;
+    const style = getComputedStyle(el);
+    if (Number(style.opacity) < 1) continue;  // dimmed on purpose (e.g. pruned nodes)
+    const bg = background(el);
+    const fg = mix(rgb(style.color), bg);
+    const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+    const ratio = (a + 0.05) / (b + 0.05);
+    if (ratio < 4.5)
+      out.push(`"${el.textContent.trim().slice(0, 40)}" (${el.tagName.toLowerCase()}`
+               + `.${String(el.className).split(' ')[0]}): ${ratio.toFixed(2)}:1`);
+  }
+  return {poor: out, outputs: document.querySelectorAll('NB .jp-OutputArea-output').length};
+}""".replace("NB", NB)
+
+
+@pytest.fixture(scope="module", params=["light", "dark"])
+def themed_lab(request: pytest.FixtureRequest,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """JupyterLab on a copy of the lessons, in its light and in its dark theme."""
+    try:
+        with jupyterlab_server(tmp_path_factory.mktemp(f"lab-{request.param}"), LESSONS,
+                               theme=request.param) as base:
+            yield base
+    except JupyterLabError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_stored_lesson_text_is_legible_in_both_themes(browser: Any, themed_lab: str,
+                                                       lesson: str) -> None:
+    """A stored lesson as it opens, unrun, in each theme: every text in its outputs keeps
+    4.5:1 contrast with its background (the views take their colours from the theme)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        open_lesson(page, themed_lab, lesson)
+        page.wait_for_timeout(1_500)  # outputs render after the cells
+        state = page.evaluate(LEGIBILITY)
+    finally:
+        context.close()
+        shut_down_kernels(themed_lab)
+    assert state["outputs"] > 0, f"{lesson}: the stored lesson shows no outputs"
+    assert not state["poor"], (f"{lesson}: text a learner can hardly read:\n"
+                               + "\n".join(state["poor"][:20]))

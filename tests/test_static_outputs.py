@@ -20,6 +20,7 @@ import contextlib
 import html
 import json
 import math
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from html.parser import HTMLParser
@@ -175,6 +176,19 @@ def test_view_snapshot_keeps_model_text_as_text(name: str) -> None:
     text = assert_inert_html(snapshot)
     assert IMG_XSS in text or "<img src=x onerr" in text  # shown as text (maybe shortened)
     assert ESCAPED_IMG in snapshot or "&lt;img src=x onerr" in snapshot
+
+
+@pytest.mark.parametrize("name", sorted(VIEWS))
+def test_view_snapshot_carries_its_own_colours_for_either_theme(name: str) -> None:
+    """A dark theme colours text light, and code and table cells dark: a snapshot is a light
+    card with its own text colour, and its code and table cells set theirs (the lesson browser
+    test measures the contrast in JupyterLab's dark theme)."""
+    snapshot = _bundle(VIEWS[name]())[0]["text/html"]
+    root = re.match(r'<div class="[^"]*" style="([^"]*)"', snapshot)
+    assert root and "background-color: #ffffff" in root[1] and "color: #1f2328" in root[1]
+    for tag in re.findall(r"<(code|table|th|td)[ >]", snapshot):
+        assert not re.search(f"<{tag}>", snapshot), f"<{tag}> without its own colours"
+    assert "<code>" not in snapshot and "<td>" not in snapshot
 
 
 def _hostile_chart() -> alt.TopLevelMixin:

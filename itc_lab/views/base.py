@@ -137,10 +137,35 @@ TEXT_BOX = ("font-family: ui-monospace, SFMono-Regular, Menlo, monospace; line-h
 def band_legend() -> str:
     """The colour key of ``token_spans``."""
     items = (("low", "p < 0.3"), ("medium", "0.3 ≤ p < 0.7"), ("high", "p ≥ 0.7"))
-    return (f'<div style="color: {MUTED}; margin: 2px 0 4px">'
+    return ('<div style="margin: 2px 0 4px">'
             + " ".join(f'<span style="background-color: {BAND_COLOURS[b]}; padding: 0 4px; '
                        f'border-radius: 3px">{esc(label)}</span>' for b, label in items)
             + "</div>")
+
+
+_CARD = ("font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; font-size: 13px; "
+        "line-height: 1.45; max-width: 100%; background-color: #ffffff; color: #1f2328; "
+        "padding: 6px 8px; border-radius: 4px")
+"""The root style of a static snapshot: a light card with its own text colour, so every colour
+inside it (confidence bands, badges, muted text) reads the same under a light or a dark theme;
+the inline styles are kept by JupyterLab's sanitizer, which drops ``<style>`` and classes'
+meaning outside JupyterLab."""
+
+_THEMED_TAGS = re.compile(r"<(code|table|tr|th|td)(?=[ >])(?: style=\"([^\"]*)\")?")
+_OWN_BACKGROUND = {"code": "background-color: #f6f8fa; color: #1f2328; padding: 0 3px",
+                   "table": "color: #1f2328", "tr": "background-color: transparent",
+                   "th": "color: #1f2328", "td": "color: #1f2328"}
+
+
+def _own_backgrounds(body: str) -> str:
+    """``<code>`` and tables with colours of their own: a dark theme gives them dark backgrounds
+    and light text (JupyterLab's rendered-HTML rules) inside the card. ``body`` is our own
+    markup with every model text escaped, so no ``<code`` in it comes from a model."""
+    def own(m: re.Match[str]) -> str:
+        style = _OWN_BACKGROUND[m.group(1)] + (f"; {m.group(2)}" if m.group(2) else "")
+        return f'<{m.group(1)} style="{style}"'
+
+    return _THEMED_TAGS.sub(own, body)
 
 
 def static_figure(kind: str, body: str) -> str:
@@ -149,9 +174,8 @@ def static_figure(kind: str, body: str) -> str:
     script: the snapshot must read the same in JupyterLab's sanitizer, nbconvert and GitHub)."""
     name = esc(kind)
     return (f'<div class="{STATIC_CLASS} {STATIC_CLASS}-{name.lower()}" '
-            'style="font-family: system-ui, -apple-system, \'Segoe UI\', sans-serif; '
-            'font-size: 13px; line-height: 1.45; max-width: 100%">'
-            f"{body}"
+            f'style="{_CARD}">'
+            f"{_own_backgrounds(body)}"
             f'<div style="color: {MUTED}; font-size: 11px; margin-top: 4px">Static snapshot '
             f"of a {name}; run the cell for the interactive view.</div></div>")
 
