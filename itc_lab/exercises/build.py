@@ -140,6 +140,11 @@ def _tag(cell: Any) -> tuple[str, str] | None:
     return None
 
 
+def _part(cell: Any) -> str | None:
+    tag = _tag(cell)
+    return None if tag is None else tag[1]
+
+
 def _nbgrader_meta(ex: Exercise, part: str) -> dict[str, Any]:
     meta: dict[str, Any] = {"schema_version": _NBGRADER_SCHEMA, "grade": False,
                             "solution": False, "locked": True, "task": False,
@@ -456,7 +461,8 @@ class NotebookGrade:
     lesson: str
     scores: tuple[ExerciseScore, ...]
     cell_errors: int
-    """Cells that raised an error while the notebook ran."""
+    """Cells that raised an error while the notebook ran (a failing nbgrader test cell is
+    its exercise's 0, not counted here)."""
     answer_key: bool = False
     """A solution notebook written by ``build`` (the answer key): graded, never counted as a
     student's."""
@@ -497,8 +503,23 @@ def _expected(nb: Any, path: Path, found: Mapping[str, Exercise]) -> tuple[str, 
 
 
 def _is_answer_key(nb: Any) -> bool:
+    """A solution notebook from ``build``. nbgrader's release keeps the source notebook's
+    metadata but replaces each solution with its stub: a notebook whose nbgrader answer cells
+    have no solution markers is a student's (a release, or a submission made from one)."""
     meta = nb.metadata.get("itc_lab", {})
-    return isinstance(meta, Mapping) and meta.get("version") == "solution"
+    if not (isinstance(meta, Mapping) and meta.get("version") == "solution"):
+        return False
+    answers = [cell for cell in nb.cells if _part(cell) == "code"
+               and "nbgrader" in cell.get("metadata", {})]
+    return not answers or any(_BEGIN in cell.get("source", "") for cell in answers)
+
+
+def _cell_errors(nb: Any) -> int:
+    """Cells that raised, not counting nbgrader test cells (a failing one is a score of 0,
+    not an error in the notebook)."""
+    return sum(1 for cell in nb.cells
+               if _part(cell) != "test"
+               and any(o.get("output_type") == "error" for o in cell.get("outputs", [])))
 
 
 def _execute(path: Path, env: Mapping[str, str], timeout: int, log: Path) -> tuple[Any, str]:
@@ -567,8 +588,7 @@ def grade(notebooks: Sequence[str | os.PathLike[str]], *,
                 continue
             if isinstance(entry, dict) and isinstance(entry.get("id"), str):
                 last[entry["id"]] = entry
-        errors = sum(1 for cell in ran.cells for o in cell.get("outputs", [])
-                     if o.get("output_type") == "error")
+        errors = _cell_errors(ran)
         scores = [_score(i, found.get(i), last.get(i), stopped) for i in ids]
         grades.append(NotebookGrade(str(path), lesson, tuple(scores), errors,
                                     _is_answer_key(submitted)))

@@ -43,6 +43,7 @@ import os
 import re
 import statistics
 import tomllib
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -935,8 +936,11 @@ def grade_answer(exercise_id: str, answer: Any, *context: Any) -> Verdict:
 
 def require(exercise_id: str, answer: Any, *context: Any) -> Verdict:
     """Like :func:`grade_answer`, but raise ``AssertionError`` with the message unless every
-    check passes (for autograder test cells, e.g. nbgrader's)."""
-    verdict = grade_answer(exercise_id, answer, *context)
+    check passes (for autograder test cells, e.g. nbgrader's). Warnings raised while checking
+    are silenced: nbgrader scores a test cell that writes to stderr 0."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        verdict = grade_answer(exercise_id, answer, *context)
     if not verdict.passed_all:
         msg = f"[{verdict.exercise}] {verdict.message}"
         raise AssertionError(msg)
