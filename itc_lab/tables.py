@@ -58,7 +58,7 @@ def summary_html(title: str, fields: Iterable[tuple[str, object]],
                    f"<td style=\"text-align:left\">{html.escape(str(v))}</td></tr>"
                    for k, v in fields)
     tail = f"<p>{html.escape(note)}</p>" if note else ""
-    return (f"<div class=\"itc-summary\"><table><caption style=\"text-align:left\">"
+    return (f"<div class=\"itclab-summary\"><table><caption style=\"text-align:left\">"
             f"<b>{html.escape(title)}</b></caption><tbody>{rows}</tbody></table>{tail}</div>")
 
 
@@ -210,7 +210,7 @@ class Table:
 
     def _repr_html_(self) -> str:
         shown = self.formatted()
-        body: str = shown.to_html(index=False, escape=True, border=0, classes="itc-table")
+        body: str = shown.to_html(index=False, escape=True, border=0, classes="itclab-table")
         return body
 
 

@@ -162,6 +162,8 @@ def test_table_formats_percentages_intervals_and_missing_values() -> None:
     with pytest.raises(ValueError, match="list of dicts"):
         table("accuracy")
     assert itc_lab.table is table
+    # the views' roots carry itc-* classes (the lesson browser test counts them); a table is no view
+    assert "itc-" not in t._repr_html_() and "itc-" not in summary_html("x", [("a", 1)])
 
 
 def test_as_records_reads_any_dataframe_with_missing_values_as_none() -> None:
