@@ -31,9 +31,10 @@ export function meterText(m, seconds) {
   let words = WORDS[state] ?? state;
   if (state === "stopped" && m.reason) words += ` (${m.reason})`;
   const calls = num(m.calls);
+  const asked = num(m.asked);
   const parts = [
     words,
-    `${num(m.samples)} of ${num(m.asked)} samples`,
+    `${num(m.samples)} of ${asked} sample${asked === 1 ? "" : "s"}`,
     `${num(m.tokens).toLocaleString("en-US")} tokens`,
     `${num(seconds).toFixed(1)} s`,
     `${calls} call${calls === 1 ? "" : "s"}`,

@@ -26,7 +26,9 @@ export function verdict(votes, arrivals, gold) {
     return `No answer could be read from the ${arrivals.length} samples.`;
   }
   const row = votes.find((v) => v.answer === leader);
-  let text = `Majority after ${arrivals.length} samples: ${leader} (${row ? row.votes : "?"} votes)`;
+  const k = arrivals.length;
+  const n = row ? row.votes : 0;
+  let text = `Majority after ${k} sample${k === 1 ? "" : "s"}: ${leader} (${n} vote${n === 1 ? "" : "s"})`;
   if (gold !== null && gold !== undefined) {
     text += last.majority_correct ? " \u2014 right" : ` \u2014 wrong (the answer is ${gold})`;
   }

@@ -228,6 +228,9 @@ class Watch:
         self._stopped = False
         self.stop_reason = ""
         """Why the run was stopped (empty while it was not)."""
+        self.background = False
+        """True while ``itc_lab.live.start`` runs calls on this watch in a background thread (a
+        Stop button can only be heard then: a running cell does not read the page's messages)."""
 
     # -- the backend protocol ------------------------------------------------------------------
     @property

@@ -131,7 +131,7 @@ class WaitingNote:
         from IPython.display import HTML, display
 
         note = (f'<div class="itc-live-note" style="color: var(--jp-ui-font-color2, #59636e); '
-                f'font-size: 12px">⏳ {html.escape(line)}</div>')
+                f'font-size: 12px; font-style: italic">{html.escape(line)}</div>')
         body = HTML(note)  # type: ignore[no-untyped-call]
         try:
             if self._handle is None:

@@ -57,6 +57,8 @@ class LiveRun(Generic[T]):
         except BaseException as e:  # kept for result(); a thread has no one else to tell
             self._error = e
         finally:
+            for w in self.watches:
+                w.background = False
             self._done.set()
             self._finish_views()
 
@@ -147,6 +149,8 @@ def start(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> LiveRun[T]:
         if run._error is not None and isinstance(run._error, KeyboardInterrupt):
             raise run._error
         return run
+    for w in watches:
+        w.background = True
     thread = threading.Thread(target=in_context(run._run), name="itc-live-run", daemon=True)
     run._thread = thread
     thread.start()

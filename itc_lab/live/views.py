@@ -104,9 +104,9 @@ def meter_text(m: dict[str, Any]) -> str:
     words = _STATE_WORDS.get(state, state)
     if state == "stopped" and m.get("reason"):
         words += f" ({m['reason']})"
-    calls = int(m.get("calls", 0))
+    calls, asked = int(m.get("calls", 0)), int(m.get("asked", 0))
     parts = [words,
-             f"{int(m.get('samples', 0))} of {int(m.get('asked', 0))} samples",
+             f"{int(m.get('samples', 0))} of {asked} sample{'s' if asked != 1 else ''}",
              f"{int(m.get('tokens', 0)):,} tokens",
              f"{float(m.get('seconds', 0.0)):.1f} s",
              f"{calls} call{'s' if calls != 1 else ''}"]
@@ -131,7 +131,8 @@ class LiveView(TextFallback, anywidget.AnyWidget):  # type: ignore[misc]
     meter = traitlets.Dict().tag(sync=True)
     """``Meter.summary()`` plus ``reason`` (why the run stopped)."""
     stoppable = traitlets.Bool(False).tag(sync=True)
-    """True while a run that the Stop button can stop is going."""
+    """True while a run that the Stop button can stop is going (one started with
+    ``itc_lab.live.start``; a run inside a running cell stops with an interrupt instead)."""
     title = traitlets.Unicode("").tag(sync=True)
 
     interval = 0.1
@@ -222,7 +223,7 @@ class LiveView(TextFallback, anywidget.AnyWidget):  # type: ignore[misc]
             state = self._state()
             state["meter"] = self._meter_state()
             state["stoppable"] = self._meter.state in ("running", "starting the engine") and any(
-                not w.stopped for w in self._watches)
+                w.background and not w.stopped for w in self._watches)
         with self.hold_sync():
             for name, value in state.items():
                 setattr(self, name, value)
@@ -407,11 +408,18 @@ class LiveVoteView(LiveView):
                 f'border-radius: 2px"></span><span>{v["votes"]}{esc(mark)}</span></div>')
         parts.append("".join(rows) or f'<div style="color: {MUTED}">(no samples yet)</div>')
         parts.append(f'<div style="margin-top: 4px">{esc(self._verdict(state))}</div>')
+        marks: dict[int, str] = {}
+        for letter, name in (("E", "esc"), ("A", "adaptive")):
+            at = state["rules"][name]["at"]
+            if at:
+                marks[at] = marks.get(at, "") + letter
         strip = "".join(
-            f'<span title="k={k}" style="display: inline-block; width: 10px; height: 10px; '
-            f'margin-right: 1px; background: '
+            f'<span title="k={k}" style="display: inline-block; width: 12px; height: 12px; '
+            f'margin-right: 2px; font-size: 9px; line-height: 12px; text-align: center; '
+            f'vertical-align: middle; font-weight: 600; '
+            f'{"outline: 2px solid #1f2328; " if k in marks else ""}background: '
             f'{"rgba(22, 163, 74, 0.7)" if a["majority_correct"] else "rgba(220, 38, 38, 0.55)"}'
-            f'"></span>' for k, a in enumerate(state["arrivals"][:400], start=1))
+            f'">{marks.get(k, "")}</span>' for k, a in enumerate(state["arrivals"][:400], start=1))
         if strip and state["gold"] is not None:
             parts.append(f'<div style="color: {MUTED}; margin-top: 2px">maj@k for k = 1 … '
                          f'{len(state["arrivals"])} (green: the majority is right): '
@@ -428,7 +436,9 @@ class LiveVoteView(LiveView):
         if leader is None:
             return f"No answer could be read from the {len(arrivals)} samples."
         votes = next(v["votes"] for v in state["votes"] if v["answer"] == leader)
-        text = f"Majority after {len(arrivals)} samples: {leader} ({votes} votes)"
+        k = len(arrivals)
+        text = (f"Majority after {k} sample{'s' if k != 1 else ''}: {leader} ({votes} "
+                f"vote{'s' if votes != 1 else ''})")
         if state["gold"] is not None:
             text += (" — right" if last["majority_correct"] else
                      f" — wrong (the answer is {state['gold']})")
