@@ -277,3 +277,23 @@ def test_a_failing_ambient_hook_never_stops_a_call() -> None:
             assert len(ScriptedBackend().generate(REQ, n=2)) == 2
     finally:
         set_ambient_watch(before)
+
+
+def test_a_watch_of_a_watch_hears_the_tokens_and_its_stop_cuts() -> None:
+    outer_log, inner_log = Log(), Log()
+    backend = ScriptedBackend(lambda r: "a b" if r.seed == 0 else "c " * 300, token_delay=0.005,
+                              concurrency=2, start_delay=0.01)
+    inner = watch(backend, inner_log)
+    outer = watch(inner, outer_log)
+
+    def stop(e: Event) -> None:
+        if isinstance(e, SampleFinished):
+            outer.stop()
+
+    outer.listeners.append(stop)
+    t0 = time.perf_counter()
+    out = outer.generate(REQ, n=2)
+    assert [c.seed for c in out] == [0] and time.perf_counter() - t0 < 1.0
+    for log in (outer_log, inner_log):
+        assert [e.state for e in log.of(EngineEvent)] == ["starting", "ready"]
+        assert log.of(TokenArrived)

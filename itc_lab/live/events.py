@@ -48,6 +48,7 @@ from ..backends.base import (
     Backend,
     CancelScope,
     OnResult,
+    current_probe,
     generate_seeds_async,
     probing,
     seeds_of,
@@ -166,9 +167,14 @@ class _Call:
         self.closed = False
         """Set when the call has returned: late deliveries (a worker that ends after a stop)
         are ignored, so nothing is reported after CallFinished."""
+        self.outer = current_probe()
+        """The probe of a watch around this one (a watched backend watched again): it hears
+        the same tokens and engine events, and its stop cuts this call too."""
 
     # Probe
     def token(self, seed: int, token: Token) -> None:
+        if self.outer is not None:
+            self.outer.token(seed, token)
         i = self.index.get(seed)
         if i is None or i in self.done or self.closed:
             return
@@ -176,10 +182,14 @@ class _Call:
         w._emit(TokenArrived(self.number, w._now(), i, seed, token))
 
     def engine(self, state: str, detail: str = "") -> None:
+        if self.outer is not None:
+            self.outer.engine(state, detail)
         w = self.watch
         w._emit(EngineEvent(self.number, w._now(), state, detail))
 
     def add_scope(self, scope: CancelScope) -> None:
+        if self.outer is not None:
+            self.outer.add_scope(scope)
         self.watch._add_scope(scope)
 
     # deliveries
