@@ -197,6 +197,7 @@ class Table:
         if named_index:
             df = df.reset_index()
         out = df.astype(object).copy()
+        out.columns = [str(c) for c in out.columns]  # a pivot's column axis name is no column
         for col in out.columns:
             fmt = self.formats.get(str(col), _default)
             out[col] = [_cell(v, fmt) for v in df[col]]

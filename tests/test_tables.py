@@ -166,6 +166,15 @@ def test_table_formats_percentages_intervals_and_missing_values() -> None:
     assert "itc-" not in t._repr_html_() and "itc-" not in summary_html("x", [("a", 1)])
 
 
+def test_a_pivoted_frame_shows_its_index_and_no_stray_header() -> None:
+    rows = [{"n": n, "series": s, "accuracy": n / 10} for n in (1, 2) for s in ("a", "b")]
+    pivot = pd.DataFrame(rows).pivot(index="n", columns="series", values="accuracy")
+    t = table(pivot, percent=["a", "b"])
+    assert list(t.formatted().columns) == ["n", "a", "b"]
+    assert repr(t).splitlines()[0].split() == ["n", "a", "b"]
+    assert "series" not in t._repr_html_()
+
+
 def test_as_records_reads_any_dataframe_with_missing_values_as_none() -> None:
     rows = [{"k": 1, "accuracy": 0.5, "note": "x"}, {"k": 2, "accuracy": None, "note": None}]
     df = pd.DataFrame(rows)
