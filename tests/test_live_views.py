@@ -137,7 +137,7 @@ def test_the_stop_button_message_stops_the_run() -> None:
 
 def test_start_in_replay_runs_in_the_cell(tmp_path) -> None:
     store = RecordingStore(tmp_path / "r.jsonl")
-    recorder = RecordingBackend(store, ScriptedBackend("The answer is 5."), "record")
+    recorder = RecordingBackend(store, ScriptedBackend("The answer is 5.", latency=2.5), "record")
     self_consistency(PROBLEM, recorder, k=4)
     replay = RecordingBackend(store, None, "replay", model="fake-model")
     view = LiveVoteView(PROBLEM)
@@ -145,7 +145,10 @@ def test_start_in_replay_runs_in_the_cell(tmp_path) -> None:
     assert not run.in_background and run.done
     assert run.result().answer == "5"
     assert view.meter["cached"] == 4 and view.meter["state"] == "done"
-    assert "4 from the recording" in view._repr_mimebundle_()[0]["text/html"]
+    html = view._repr_mimebundle_()[0]["text/html"]
+    assert "4 from the recording" in html
+    # the time shown is the recording's (2.5 s for the call), not the replay's own
+    assert "2.5 s when recorded" in html
 
 
 def test_start_needs_a_watched_backend() -> None:

@@ -32,14 +32,18 @@ export function meterText(m, seconds) {
   if (state === "stopped" && m.reason) words += ` (${m.reason})`;
   const calls = num(m.calls);
   const asked = num(m.asked);
+  const samples = num(m.samples);
+  const cached = num(m.cached);
+  // a finished replay shows the time the recording took
+  const replayed = cached > 0 && cached === samples && (state === "done" || state === "stopped");
   const parts = [
     words,
-    `${num(m.samples)} of ${asked} sample${asked === 1 ? "" : "s"}`,
+    `${samples} of ${asked} sample${asked === 1 ? "" : "s"}`,
     `${num(m.tokens).toLocaleString("en-US")} tokens`,
-    `${num(seconds).toFixed(1)} s`,
+    replayed ? `${num(m.recorded_seconds).toFixed(1)} s when recorded` : `${num(seconds).toFixed(1)} s`,
     `${calls} call${calls === 1 ? "" : "s"}`,
   ];
-  if (num(m.cached)) parts.push(`${num(m.cached)} from the recording`);
+  if (cached) parts.push(`${cached} from the recording`);
   return parts.join(" \u00b7 ");
 }
 

@@ -479,6 +479,7 @@ class Meter:
     ``"failed"``."""
     note: str = ""
     """The last engine message, e.g. ``"engine ready in 4.2 s"``."""
+    _recorded: dict[int, float] = field(default_factory=dict, repr=False)
     _streamed: dict[tuple[int, int], int] = field(default_factory=dict, repr=False)
     _finished_tokens: int = field(default=0, repr=False)
     _start: float | None = field(default=None, repr=False)
@@ -509,7 +510,10 @@ class Meter:
             self.tokens += event.completion.completion_tokens - streamed
             self._finished_tokens += event.completion.completion_tokens
             self.samples += 1
-            self.cached += int(event.completion.cached)
+            if event.completion.cached:
+                self.cached += 1
+                self._recorded[event.call] = max(self._recorded.get(event.call, 0.0),
+                                                 event.completion.latency_s)
         elif isinstance(event, CallFinished | CallFailed):
             self._active = max(0, self._active - 1)
             if self._active == 0:
@@ -528,8 +532,15 @@ class Meter:
         end = self._end if self._end is not None else time.perf_counter()
         return end - self._start
 
+    @property
+    def recorded_seconds(self) -> float:
+        """For samples served from a recording: how long their calls took when recorded (the
+        slowest sample of each call, summed over calls; seconds)."""
+        return sum(self._recorded.values())
+
     def summary(self) -> dict[str, Any]:
         """The numbers as a plain dict (the ``meter`` trait of the live views)."""
         return {"calls": self.calls, "samples": self.samples, "asked": self.asked,
                 "tokens": self.tokens, "seconds": round(self.seconds, 2),
+                "recorded_seconds": round(self.recorded_seconds, 2),
                 "cached": self.cached, "state": self.state, "note": self.note}

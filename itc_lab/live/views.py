@@ -105,12 +105,17 @@ def meter_text(m: dict[str, Any]) -> str:
     if state == "stopped" and m.get("reason"):
         words += f" ({m['reason']})"
     calls, asked = int(m.get("calls", 0)), int(m.get("asked", 0))
+    samples, cached = int(m.get("samples", 0)), int(m.get("cached", 0))
+    replayed = cached and cached == samples and state in ("done", "stopped")
+    # a finished replay shows the time the recording took (its own wall time is no news, and
+    # would differ run to run in a stored notebook)
+    seconds = (f"{float(m.get('recorded_seconds', 0.0)):.1f} s when recorded" if replayed
+               else f"{float(m.get('seconds', 0.0)):.1f} s")
     parts = [words,
-             f"{int(m.get('samples', 0))} of {asked} sample{'s' if asked != 1 else ''}",
+             f"{samples} of {asked} sample{'s' if asked != 1 else ''}",
              f"{int(m.get('tokens', 0)):,} tokens",
-             f"{float(m.get('seconds', 0.0)):.1f} s",
+             seconds,
              f"{calls} call{'s' if calls != 1 else ''}"]
-    cached = int(m.get("cached", 0))
     if cached:
         parts.append(f"{cached} from the recording")
     return " · ".join(parts)
