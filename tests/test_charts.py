@@ -273,7 +273,8 @@ COST_ROWS = [
 
 def test_cost_accuracy_chart_log_x_and_one_label_per_technique():
     spec = spec_of(cost_accuracy_chart(COST_ROWS))
-    assert [mark_type(v) for v in views(spec)] == ["line", "point", "text"]
+    # two text layers: self-consistency's name sits left of its point, at the right edge
+    assert [mark_type(v) for v in views(spec)] == ["line", "point", "text", "text"]
     for view in views(spec):
         assert view["encoding"]["x"]["field"] == "tokens"
         assert view["encoding"]["x"]["scale"]["type"] == "log"
@@ -288,25 +289,46 @@ def test_cost_accuracy_chart_log_x_and_one_label_per_technique():
 
 def test_cost_accuracy_chart_stacks_labels_of_points_that_sit_together():
     """Methods with the same cost and accuracy (lesson 03: three searches at 1/30) would write
-    their names over each other: each later label goes one line lower."""
+    their names over each other: each later label goes to the nearest free line that keeps its
+    text inside the plot (one lower, then one higher: two lower would cross the x axis)."""
     rows = [{"technique": name, "tokens": 200.0, "accuracy": 1 / 30}
             for name in ("BFS, model prior", "MCTS, model prior", "MCTS, uniform prior")]
     rows.append({"technique": "CoT", "tokens": 80.0, "accuracy": 0.9})  # far away: unmoved
     spec = spec_of(cost_accuracy_chart(rows))
     texts = [v for v in views(spec) if mark_type(v) == "text"]
     offsets = sorted(v["mark"]["dy"] for v in texts)
-    assert offsets == [-7, 6, 19]  # three lines: one per label that would overlap
+    assert offsets == [-20, -7, 6]  # three lines: one per label that would overlap
     dy = {r["technique"]: r["label_dy"] for r in all_data(spec) if "label_dy" in r}
-    assert dy == {"BFS, model prior": -7, "MCTS, model prior": 6, "MCTS, uniform prior": 19,
+    assert dy == {"BFS, model prior": -7, "MCTS, model prior": 6, "MCTS, uniform prior": -20,
                   "CoT": -7}
+    height = spec["height"]
+    for r in all_data(spec):  # every label's baseline inside the plot, clear of the x axis
+        if r.get("point_label"):
+            assert 10 <= (1 - r["accuracy"]) * height + r["label_dy"] <= height - 3
     for view in texts:  # each layer draws only the labels at its own offset
-        assert view["transform"] == [{"filter": f"(datum.label_dy === {view['mark']['dy']})"}]
+        dx, dy = view["mark"]["dx"], view["mark"]["dy"]
+        assert view["transform"] == [
+            {"filter": f"((datum.label_dx === {dx}) && (datum.label_dy === {dy}))"}]
+
+
+def test_cost_accuracy_chart_keeps_labels_out_of_the_legend_and_inside_the_top():
+    """Lesson 03: the exhaustive search sits at the right edge and at 100%; its name is written
+    to the left of the point (right-aligned) and below it, not over the legend or the title."""
+    rows = [{"technique": "CoT", "tokens": 80.0, "accuracy": 0.0},
+            {"technique": "BFS, uniform prior", "tokens": 950.0, "accuracy": 1.0}]
+    spec = spec_of(cost_accuracy_chart(rows))
+    marks = {(v["mark"]["align"], v["mark"]["dx"], v["mark"]["dy"])
+             for v in views(spec) if mark_type(v) == "text"}
+    placed = {r["technique"]: (r["label_dx"], r["label_dy"]) for r in all_data(spec)}
+    assert placed["BFS, uniform prior"] == (-7, 19)  # left of the point, below the top edge
+    assert placed["CoT"] == (7, -7)  # at 0%: just above the point, clear of the x axis
+    assert marks == {("right", -7, 19), ("left", 7, -7)}
 
 
 def test_cost_accuracy_chart_error_bars_and_validation():
     rows = [dict(r, low=r["accuracy"] - 0.1, high=r["accuracy"] + 0.1) for r in COST_ROWS]
     spec = spec_of(cost_accuracy_chart(rows))
-    assert [mark_type(v) for v in views(spec)] == ["line", "rule", "point", "text"]
+    assert [mark_type(v) for v in views(spec)] == ["line", "rule", "point", "text", "text"]
     with pytest.raises(ValueError, match="logarithmic"):
         cost_accuracy_chart([{"technique": "x", "tokens": 0, "accuracy": 0.5}])
     with pytest.raises(ValueError, match="add a 'technique' field"):

@@ -251,11 +251,11 @@ def cost_accuracy_chart(rows: Sequence[Mapping[str, Any]], x: str = "tokens",
     for i, r in enumerate(items):
         r["point_label"] = str(r[name]) if last[str(r[name])] == i else ""
     width, height = 420, 280
-    for r, dy in zip(items, _label_offsets(items, field=x, width=width, height=height),
-                     strict=True):
-        r["label_dy"] = dy
+    for r, (dx, dy) in zip(items, _label_offsets(items, field=x, width=width, height=height),
+                           strict=True):
+        r["label_dx"], r["label_dy"] = dx, dy
     extra = [k for k in items[0]
-             if k not in {x, "accuracy", name, "point_label", "label_dy", "low", "high"}
+             if k not in {x, "accuracy", name, "point_label", "label_dx", "label_dy", "low", "high"}
              and all(k in r for r in items)]
     field = safe_text(x)  # the rows' keys are made inert too (safe_data)
     tips = [alt.Tooltip(f"{name}:N"), alt.Tooltip(f"{field}:Q", format=",.0f"),
@@ -276,9 +276,11 @@ def cost_accuracy_chart(rows: Sequence[Mapping[str, Any]], x: str = "tokens",
             y2=alt.Y2("high:Q")))
     layers.append(base.mark_point(filled=True, size=70).encode(y=y_enc, tooltip=tips))
     # one text layer per offset: labels of nearby points are stacked, never drawn over each other
-    for dy in sorted({r["label_dy"] for r in items if r["point_label"]}):
-        layers.append(base.transform_filter(alt.datum.label_dy == dy).mark_text(
-            align="left", dx=7, dy=dy).encode(y=y_enc, text="point_label:N"))
+    for dx, dy in sorted({(r["label_dx"], r["label_dy"]) for r in items if r["point_label"]}):
+        layers.append(base.transform_filter(
+            (alt.datum.label_dx == dx) & (alt.datum.label_dy == dy)).mark_text(
+            align="left" if dx > 0 else "right", dx=dx, dy=dy).encode(y=y_enc,
+                                                                     text="point_label:N"))
     return alt.LayerChart(layer=layers).properties(
         title=safe_text(title or "Accuracy against cost"), width=width, height=height)
 
@@ -288,29 +290,40 @@ LABEL_LINE = 13
 
 
 def _label_offsets(items: Sequence[Mapping[str, Any]], *, field: str, width: int,
-                   height: int) -> list[int]:
-    """The vertical offset (``dy``, px) of each row's label in ``cost_accuracy_chart``: -7
-    (above right of its point) unless that box would cover a label already placed, then one
-    line lower at a time. Positions are estimated from the chart's scales (log x over whole
-    decades, as Vega's nice log scale draws it; y from 0 to 1); O(n²) in the labelled points,
-    which are one per technique."""
+                   height: int) -> list[tuple[int, int]]:
+    """The offset ``(dx, dy)`` (px) of each row's label in ``cost_accuracy_chart``. A label is
+    written right of its point (``dx`` 7), or left of it (``dx`` -7, right-aligned) when it
+    would run past the plot's right edge into the legend. ``dy`` is -7 (just above the point)
+    unless that box would cover a label already placed or leave the plot; then one line lower,
+    one line higher, two lines lower ... the first free place inside the plot. Positions are
+    estimated from the chart's scales (log x over whole decades, as Vega's nice log scale draws
+    it; y from 0 to 1); O(n²) in the labelled points (one per technique), as each tries at most
+    one place per line of the plot."""
     xs = [math.log10(float(r[field])) for r in items]
     lo, hi = math.floor(min(xs)), math.ceil(max(xs))
     span = max(hi - lo, 1)
+    lines = [-7] + [-7 + sign * k * LABEL_LINE for k in range(1, height // LABEL_LINE + 1)
+                    for sign in (1, -1)]
     placed: list[tuple[float, float, float]] = []
     offsets = []
     for r, lx in zip(items, xs, strict=True):
-        dy = -7
+        dx, dy = 7, -7
         label = str(r.get("point_label") or "")
         if label:
-            left = (lx - lo) / span * width + 7
-            right = left + 6.5 * len(label)
+            px, wide = (lx - lo) / span * width, 6.5 * len(label)
+            if px + 7 + wide > width:
+                dx = -7
+            left = px + 7 if dx > 0 else px - 7 - wide
+            right = left + wide
             base = (1 - float(r["accuracy"])) * height
-            while any(left < b_right and b_left < right and abs(base + dy - b_y) < LABEL_LINE
-                      for b_left, b_right, b_y in placed):
-                dy += LABEL_LINE
+            inside = [d for d in lines if 10 <= base + d <= height - 3]  # its text stays inside
+            free = [d for d in inside
+                    if not any(left < b_right and b_left < right
+                               and abs(base + d - b_y) < LABEL_LINE
+                               for b_left, b_right, b_y in placed)]
+            dy = (free or inside or [-7])[0]
             placed.append((left, right, base + dy))
-        offsets.append(dy)
+        offsets.append((dx, dy))
     return offsets
 
 def early_stopping_chart(rows: Sequence[Mapping[str, Any]], *, budget: int,
