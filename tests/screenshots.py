@@ -40,13 +40,14 @@ def _kind(output: Any) -> str:
     return "view"
 
 
-def shoot(page: Any, base: str, lesson: str, out: Path, *, stored: bool) -> list[str]:
+def shoot(page: Any, base: str, lesson: str, out: Path, *, stored: bool,
+          timeout_s: float = 600) -> list[str]:
     """Screenshots of one lesson; returns the files written, relative to ``out``."""
     folder = out / lesson
     folder.mkdir(parents=True, exist_ok=True)
     open_lesson(page, base, lesson)
     if not stored:
-        run_all(page)
+        run_all(page, timeout_ms=int(timeout_s * 1000))
     page.wait_for_timeout(2_000)  # charts and widgets draw after their cell
     written = []
     top = folder / "00_top.png"
@@ -74,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="show the stored outputs, unrun (default: clear and run all cells)")
     ap.add_argument("--width", type=int, default=1400, help="browser width in px")
     ap.add_argument("--height", type=int, default=1000, help="browser height in px")
+    ap.add_argument("--timeout", type=float, default=600,
+                    help="seconds a lesson may take to run (default 600)")
     args = ap.parse_args(argv)
     every = sorted(p.stem for p in lessons_dir().glob("[0-9][0-9]_*.ipynb"))
     chosen = every if not args.lessons else [
@@ -101,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
             context = browser.new_context(viewport={"width": args.width, "height": args.height})
             page = context.new_page()
             try:
-                files = shoot(page, base, lesson, args.out, stored=args.stored)
+                files = shoot(page, base, lesson, args.out, stored=args.stored,
+                              timeout_s=args.timeout)
             finally:
                 context.close()
             print(f"{lesson}: {len(files)} screenshots")
