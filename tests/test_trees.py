@@ -371,3 +371,22 @@ def test_tree_graph_output_carries_its_svg_as_an_html_image_too() -> None:
     m = re.fullmatch(r'<img class="graphviz-tree" alt="search tree" '
                      r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)">', html)
     assert m and base64.b64decode(m.group(1)).decode("utf-8") == svg
+
+
+def test_a_wide_tree_is_drawn_left_to_right_so_its_labels_stay_readable() -> None:
+    """Lesson 03's search expanded 56 nodes with up to 48 on one level: drawn top to bottom it
+    was 3,379 pt wide, and a notebook column shrank its labels past reading."""
+    if shutil.which("dot") is None:
+        pytest.fail("Graphviz `dot` is missing: sudo apt-get install graphviz (./run test does).",
+                    pytrace=False)
+    narrow = tree_graph(small_tree("bfs"))
+    assert "rankdir=TB" in narrow.source
+    wide = tree_graph(big_tree(60, branching=12))  # 12 children under the root, 47 below
+    assert "rankdir=LR" in wide.source
+    svg = wide.pipe(format="svg").decode("utf-8")
+    width = float(re.search(r'<svg width="([\d.]+)pt"', svg).group(1))
+    top_down = tree_graph(big_tree(60, branching=12), rankdir="TB").pipe(format="svg")
+    top_width = float(re.search(rb'<svg width="([\d.]+)pt"', top_down).group(1))
+    assert width < 900 < top_width, (width, top_width)  # fits a column at a legible scale
+    with pytest.raises(ValueError, match='"auto", "TB" or "LR"'):
+        tree_graph(small_tree(), rankdir="BT")

@@ -21,6 +21,7 @@ from .base import svg_img_html
 
 __all__ = [
     "STATUSES",
+    "WIDE_LEVEL",
     "TreeGraph",
     "is_mcts",
     "mean_value",
@@ -151,7 +152,14 @@ class TreeGraph(graphviz.Digraph):  # type: ignore[misc]
         return bundle
 
 
-def tree_graph(tree: Any, *, max_label: int = 40, show_pruned: bool = True) -> graphviz.Digraph:
+WIDE_LEVEL = 8
+"""``tree_graph(rankdir="auto")`` draws a tree left to right once a level holds more nodes than
+this: top to bottom, such a tree is thousands of points wide and a notebook column shrinks it
+until no label can be read."""
+
+
+def tree_graph(tree: Any, *, max_label: int = 40, show_pruned: bool = True,
+               rankdir: str = "auto") -> graphviz.Digraph:
     """A ``graphviz.Digraph`` of a search tree; show it in a notebook by putting it last in a cell.
 
     Each node is a box labelled ``#id`` and its step text (cut to ``max_label`` characters, on
@@ -163,8 +171,13 @@ def tree_graph(tree: Any, *, max_label: int = 40, show_pruned: bool = True) -> g
     edges of the path from the root to the solution are bold and red. Model text is escaped
     (quotes, backslashes, ``<...>``, newlines are shown literally); the full step text is the
     node's tooltip in SVG. ``show_pruned=False`` leaves out pruned nodes and what hangs below
-    them.
+    them. ``rankdir`` is ``"TB"`` (root on top), ``"LR"`` (root on the left) or ``"auto"``:
+    left to right when a level holds more than ``WIDE_LEVEL`` nodes, so a wide tree grows
+    downwards and keeps its labels readable.
     """
+    if rankdir not in ("auto", "TB", "LR"):
+        msg = f'rankdir must be "auto", "TB" or "LR", not {rankdir!r}.'
+        raise ValueError(msg)
     nodes = tree_nodes(tree)
     by_id = {n.id: n for n in nodes}
     mcts = is_mcts(tree)
@@ -185,8 +198,15 @@ def tree_graph(tree: Any, *, max_label: int = 40, show_pruned: bool = True) -> g
         title += f", {spending}"
     if getattr(tree, "solution_id", None) is None:
         title += ", no solution"
+    if rankdir == "auto":
+        per_level: dict[int, int] = {}
+        for n in nodes:
+            if n.id not in hidden:
+                level = int(getattr(n, "depth", 0) or 0)
+                per_level[level] = per_level.get(level, 0) + 1
+        rankdir = "LR" if max(per_level.values(), default=0) > WIDE_LEVEL else "TB"
     g = TreeGraph(name="search_tree")
-    g.attr(rankdir="TB", label=_dot_text(title), labelloc="t", fontname="Helvetica",
+    g.attr(rankdir=rankdir, label=_dot_text(title), labelloc="t", fontname="Helvetica",
            fontsize="12")
     g.attr("node", shape="box", style="rounded,filled", fontname="Helvetica", fontsize="10",
            color="#555555", penwidth="1")
