@@ -209,10 +209,32 @@ class Table:
             return f"Table (no rows; columns: {', '.join(map(str, shown.columns))})"
         return str(shown.to_string(index=False))
 
+    def numeric_columns(self) -> set[str]:
+        """The columns shown right-aligned: numbers, and columns with a display format."""
+        import pandas as pd
+
+        df = self.data
+        named_index = not (df.index.name is None and list(df.index) == list(range(len(df))))
+        if named_index:
+            df = df.reset_index()
+        return {str(c) for c in df.columns
+                if str(c) in self.formats or (pd.api.types.is_numeric_dtype(df[c])
+                                              and not pd.api.types.is_bool_dtype(df[c]))}
+
     def _repr_html_(self) -> str:
+        """Every cell escaped; text columns left-aligned and numbers right-aligned (a notebook
+        right-aligns every cell, which pushes words away from their header)."""
         shown = self.formatted()
-        body: str = shown.to_html(index=False, escape=True, border=0, classes="itclab-table")
-        return body
+        right = self.numeric_columns()
+        align = [f'text-align: {"right" if str(c) in right else "left"}' for c in shown.columns]
+        head = "".join(f'<th style="{a}">{html.escape(str(c))}</th>'
+                       for c, a in zip(shown.columns, align, strict=True))
+        rows = "".join(
+            "<tr>" + "".join(f'<td style="{a}">{html.escape(str(v))}</td>'
+                             for v, a in zip(row, align, strict=True)) + "</tr>"
+            for row in shown.itertuples(index=False, name=None))
+        return (f'<table class="itclab-table"><thead><tr>{head}</tr></thead>'
+                f"<tbody>{rows}</tbody></table>")
 
 
 def table(data: Any, *, percent: Sequence[str] | Mapping[str, int] = (),

@@ -242,3 +242,18 @@ def test_a_fit_without_a_bend_reports_no_ceiling_instead_of_a_huge_one() -> None
     bent = fit_saturating(xs, [0.8 - 0.5 * x ** -0.7 for x in xs])
     assert bent.ceiling == pytest.approx(0.8, abs=1e-3)
     assert bent.summary().startswith("ceiling a = 0.8")
+
+
+def test_table_html_aligns_words_left_and_numbers_right() -> None:
+    """JupyterLab right-aligns every table cell; a column of method names then reads ragged
+    and away from its header."""
+    t = table([{"method": "<b>greedy</b>", "accuracy": 0.367, "tokens": 48, "ok": True},
+               {"method": "vote", "accuracy": 0.267, "tokens": 870, "ok": False}],
+              percent=["accuracy"])
+    page = t._repr_html_()
+    assert '<th style="text-align: left">method</th>' in page
+    assert '<th style="text-align: right">accuracy</th>' in page
+    assert '<td style="text-align: right">870</td>' in page
+    assert '<td style="text-align: left">&lt;b&gt;greedy&lt;/b&gt;</td>' in page
+    assert '<td style="text-align: left">yes</td>' in page  # yes/no are words
+    assert '<td style="text-align: right">36.7%</td>' in page
