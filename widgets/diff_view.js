@@ -7,9 +7,12 @@
 // Model text is untrusted: it reaches the page only through textContent / createTextNode,
 // never through innerHTML.
 //
-// Synced traits read here: rounds, current, mode, title (see itc_lab/diffs.py).
+// Synced traits read here: rounds, current, mode, title (see itc_lab/diffs.py), and for a view
+// that gains rounds while a refinement runs (DiffView.add_round): growing, stopped and first
+// (the first draft, shown until the first round exists). Python moves `current` to each new
+// round unless the reader went back to an earlier one.
 
-const TRAITS = ["rounds", "current", "mode", "title"];
+const TRAITS = ["rounds", "current", "mode", "title", "growing", "stopped", "first"];
 
 function node(tag, className, text) {
   const e = document.createElement(tag);
@@ -54,7 +57,7 @@ function diffBody(ops, side) {
   return box;
 }
 
-function render({ model, el }) {
+export function renderDiff({ model, el }, options = {}) {
   const root = node("div", "itc-dv");
   el.appendChild(root);
 
@@ -65,12 +68,39 @@ function render({ model, el }) {
     const mode = model.get("mode") === "side" ? "side" : "inline";
     const n = rounds.length;
     const current = Math.max(0, Math.min(n - 1, Number(model.get("current")) || 0));
+    const growing = model.get("growing") === true;
+    const stopped = model.get("stopped");
+    const first = model.get("first") || {};
 
     const head = node("div", "itc-dv-head");
-    if (title) head.appendChild(node("span", "itc-dv-title", title));
+    if (title && options.title !== false) head.appendChild(node("span", "itc-dv-title", title));
+    root.dataset.rounds = String(n);
+    if (growing || (stopped !== null && stopped !== undefined)) {
+      const drafts = n + (n > 0 || first.draft !== undefined ? 1 : 0);
+      const state = growing ? "refining…" : `stopped: ${stopped}`;
+      head.appendChild(node("span", `itc-dv-state${growing ? " itc-dv-growing" : ""}`,
+        `${drafts} draft${drafts === 1 ? "" : "s"} · ${state}`));
+    }
     root.appendChild(head);
     if (n === 0) {
-      root.appendChild(node("div", "itc-dv-empty", "No rounds: fewer than two drafts."));
+      if (first.draft !== undefined) {
+        const line = node("div", "itc-dv-nav");
+        line.appendChild(node("span", "itc-dv-label", "draft 1"));
+        const s = first.score;
+        if (typeof s === "number") {
+          line.appendChild(node("span", "itc-dv-score itc-dv-score-same",
+            `score ${formatScore(s)}`));
+        }
+        root.appendChild(line);
+        const text = node("div", "itc-dv-text itc-dv-inline", first.draft);
+        root.appendChild(text);
+        if (growing) {
+          root.appendChild(node("div", "itc-dv-empty", "Waiting for the feedback and draft 2…"));
+        }
+        return;
+      }
+      root.appendChild(node("div", "itc-dv-empty", growing
+        ? "Waiting for the first draft…" : "No rounds: fewer than two drafts."));
       return;
     }
     const round = rounds[current];
@@ -130,7 +160,8 @@ function render({ model, el }) {
   for (const name of TRAITS) model.on(`change:${name}`, draw);
   return () => {
     for (const name of TRAITS) model.off(`change:${name}`, draw);
+    root.remove();
   };
 }
 
-export default { render };
+export default { render: renderDiff };

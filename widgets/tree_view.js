@@ -11,6 +11,14 @@
 // Model text is untrusted: it reaches the page only through textContent, never innerHTML.
 //
 // Synced traits: payload (see itc_lab.trees.tree_payload), selected, step.
+//
+// Live mode (TreeView.live(), payload.growing): the tree grows while a search runs. Python sends
+// only what changed, as custom messages {kind: "grow", rows: {column: [...]}, meta: {...}}
+// (rows are new or changed nodes; meta the header's numbers), which are applied in place in
+// O(rows); the view is redrawn at most every MIN_REDRAW_MS (longer for big trees), keeping what
+// the reader opened or closed. A view that starts mid-run asks for the tree so far ("hello";
+// Python answers {kind: "reset", payload}). When the search ends Python sets the whole payload
+// once, and the view is the static TreeView of the final tree.
 
 /** The sequential colour scale (light yellow → dark blue); the same stops as itc_lab.trees. */
 export const SCALE = ["#ffffcc", "#c7e9b4", "#7fcdbb", "#41b6c4", "#2c7fb8", "#253494"];
@@ -19,6 +27,11 @@ const NO_VALUE = "#eeeeee";
 export const CHUNK = 100;
 const PLAY_MS = 450;
 const INDENT_PX = 14;
+const MIN_REDRAW_MS = 120;
+/** A grown tree shown afresh opens every expanded node up to this many nodes. */
+const OPEN_GROWN = 400;
+const COLUMNS = ["id", "parent", "depth", "status", "value", "visits", "q", "tokens", "order",
+  "step", "step_full", "state", "proposer", "evaluator"];
 
 function hex(c) {
   return [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16));
@@ -100,30 +113,95 @@ export function visibleAt(tree, step) {
   return shown;
 }
 
-function build(model, root, view) {
-  const payload = model.get("payload") || {};
+/** Apply one "grow" message to a live payload in place: new rows appended, known ids
+ * replaced, the header's numbers taken from meta. O(rows). Returns the ids added. */
+export function applyGrowth(payload, msg) {
+  payload.nodes ||= {};
+  const cols = payload.nodes;
+  for (const k of COLUMNS) cols[k] ||= [];
+  if (!payload._at) {
+    payload._at = new Map();
+    cols.id.forEach((id, i) => payload._at.set(id, i));
+  }
+  const at = payload._at;
+  const rows = (msg && msg.rows) || {};
+  const added = [];
+  const count = (rows.id || []).length;
+  for (let k = 0; k < count; k += 1) {
+    const id = rows.id[k];
+    let i = at.get(id);
+    if (i === undefined) {
+      i = cols.id.length;
+      at.set(id, i);
+      for (const c of COLUMNS) cols[c].push(rows[c] === undefined ? null : rows[c][k]);
+      added.push(id);
+    } else {
+      for (const c of COLUMNS) if (rows[c] !== undefined) cols[c][i] = rows[c][k];
+    }
+  }
+  Object.assign(payload, (msg && msg.meta) || {});
+  payload.count = cols.id.length;
+  return added;
+}
+
+function seconds(s) {
+  return typeof s === "number" && Number.isFinite(s) ? `${s.toFixed(1)} s` : "";
+}
+
+function build(model, root, view, payload) {
+  payload = payload || {};
   const tree = indexTree(payload);
   const { cols, ids } = tree;
   const [lo, hi] = Array.isArray(payload.scale) ? payload.scale : [0, 1];
   const maxOrder = Number.isFinite(payload.max_order) ? payload.max_order : 0;
   const onPath = new Set(payload.solution_path || []);
-  const expanded = new Set();
-  const more = new Map();
+  const growing = payload.growing === true;
+  // What the reader opened and closed survives redraws (live growth, the final payload).
+  const expanded = view.expanded || new Set();
+  const more = view.more || new Map();
+  const closed = view.closed || new Set();
+  const fresh = view.fresh || new Set();
+  view.fresh = new Set();
   let shown = new Uint8Array(tree.n);
   let newest = -1;
   let drawnStep = null;
 
-  for (const r of tree.roots) expanded.add(ids[r]);
-  for (const id of payload.solution_path || []) expanded.add(id);
+  if (!view.expanded) {
+    for (const r of tree.roots) expanded.add(ids[r]);
+    for (const id of payload.solution_path || []) expanded.add(id);
+    // a tree that grew live opens as it did while growing (when it is small enough to)
+    if ("elapsed_s" in payload && tree.n <= OPEN_GROWN) {
+      for (let i = 0; i < tree.n; i += 1) if (tree.children[i].length) expanded.add(ids[i]);
+    }
+  }
+  view.expanded = expanded;
+  view.more = more;
+  view.closed = closed;
+  if (growing || view.grew) {
+    // a growing tree opens as it is expanded (unless the reader closed that node)
+    for (let i = 0; i < tree.n; i += 1) {
+      if (tree.children[i].length && !closed.has(ids[i])) expanded.add(ids[i]);
+    }
+    view.grew = true;
+  }
+  const scrollTop = view.scrollTop || 0;
 
   root.replaceChildren();
   // Header.
   const header = node("div", "itc-tr-header", payload.algorithm || "search tree");
+  header.dataset.count = String(tree.n);
+  if (growing) header.appendChild(node("span", "itc-tr-live", "searching…"));
   const bits = [`${tree.n} nodes`];
   if (payload.spending) bits.push(String(payload.spending));
+  if (payload.elapsed_s !== undefined && payload.elapsed_s !== null) {
+    bits.push(seconds(payload.elapsed_s));
+  }
+  if (payload.meter) bits.push(String(payload.meter));
   if (payload.stopped) bits.push(`stopped: ${payload.stopped}`);
-  bits.push(payload.solution_id === null || payload.solution_id === undefined
-    ? "no solution" : `solution #${payload.solution_id}`);
+  if (!growing || payload.solution_id !== null && payload.solution_id !== undefined) {
+    bits.push(payload.solution_id === null || payload.solution_id === undefined
+      ? "no solution" : `solution #${payload.solution_id}`);
+  }
   header.appendChild(node("span", "itc-tr-sub", bits.join(" · ")));
   root.appendChild(header);
 
@@ -158,6 +236,7 @@ function build(model, root, view) {
   root.appendChild(main);
 
   const currentStep = () => {
+    if (growing && view.follow !== false) return maxOrder;
     const s = Number(model.get("step"));
     return Number.isFinite(s) ? Math.min(Math.max(s, 0), maxOrder) : maxOrder;
   };
@@ -182,6 +261,7 @@ function build(model, root, view) {
       r.tabIndex = 0;
     }
     if (id === newest) r.classList.add("itc-tr-new");
+    if (fresh.has(id)) r.classList.add("itc-tr-fresh");
     const open = expanded.has(id);
     const toggle = node("span", "itc-tr-toggle", hasKids ? (open ? "▾" : "▸") : "");
     if (hasKids) r.setAttribute("aria-expanded", String(open));
@@ -305,6 +385,7 @@ function build(model, root, view) {
 
   function setStep(step) {
     const s = Math.min(Math.max(step, 0), maxOrder);
+    if (growing) view.follow = s >= maxOrder;
     model.set("step", s);
     model.save_changes();
     onStep();
@@ -340,8 +421,13 @@ function build(model, root, view) {
   }
 
   function toggle(id) {
-    if (expanded.has(id)) expanded.delete(id);
-    else expanded.add(id);
+    if (expanded.has(id)) {
+      expanded.delete(id);
+      closed.add(id);
+    } else {
+      expanded.add(id);
+      closed.delete(id);
+    }
     drawList();
   }
 
@@ -362,7 +448,11 @@ function build(model, root, view) {
   });
   collapse.addEventListener("click", () => {
     expanded.clear();
-    for (const r of tree.roots) expanded.add(ids[r]);
+    for (let i = 0; i < tree.n; i += 1) if (tree.children[i].length) closed.add(ids[i]);
+    for (const r of tree.roots) {
+      expanded.add(ids[r]);
+      closed.delete(ids[r]);
+    }
     more.clear();
     drawList();
   });
@@ -410,31 +500,93 @@ function build(model, root, view) {
     }
   });
 
+  list.addEventListener("scroll", () => { view.scrollTop = list.scrollTop; });
+
   onStep(true);
+  list.scrollTop = scrollTop;
   return { onStep: () => onStep(), onSelected, stopPlay };
 }
 
-function render({ model, el }) {
+export function renderTree({ model, el }) {
   const root = node("div", "itc-tr");
   el.appendChild(root);
   const view = { timer: null };
-  let hooks = build(model, root, view);
-  const onPayload = () => {
+  // While a search grows the tree: the payload as it stands, built from "grow" messages.
+  let live = null;
+  let redraw = null;
+  let lastDraw = 0;
+  let drawCost = 0;
+  const source = () => (live !== null ? live : model.get("payload") || {});
+  let draws = 0;
+  const draw = () => {
+    const t0 = performance.now();
     hooks.stopPlay();
-    hooks = build(model, root, view);
+    hooks = build(model, root, view, source());
+    lastDraw = performance.now();
+    drawCost = lastDraw - t0;
+    draws += 1;
+    root.dataset.draws = String(draws);
+  };
+  let hooks = { stopPlay() {}, onStep() {}, onSelected() {} };
+  draw();
+  // Redraw at most every MIN_REDRAW_MS, and never more than a fifth of the time: a big tree
+  // costs more per redraw, so it is redrawn less often (never once per node).
+  const schedule = () => {
+    if (redraw !== null) return;
+    const gap = Math.max(MIN_REDRAW_MS, 4 * drawCost);
+    const wait = Math.max(0, lastDraw + gap - performance.now());
+    redraw = setTimeout(() => {
+      redraw = null;
+      draw();
+    }, wait);
+  };
+  const onMessage = (msg) => {
+    if (!msg || typeof msg !== "object") return;
+    if (msg.kind === "reset") {
+      live = msg.payload || {};
+      schedule();
+    } else if (msg.kind === "grow") {
+      if (live === null) {
+        const p = model.get("payload") || {};
+        const nodes = {};
+        for (const c of COLUMNS) nodes[c] = ((p.nodes || {})[c] || []).slice();
+        live = { ...p, nodes };
+      }
+      for (const id of applyGrowth(live, msg)) (view.fresh ||= new Set()).add(id);
+      schedule();
+    }
+  };
+  const onPayload = () => {
+    if (!view.grew) {
+      // another tree: start from its roots and solution path again
+      view.expanded = null;
+      view.more = null;
+      view.closed = null;
+      view.scrollTop = 0;
+    }
+    live = null;
+    if (redraw !== null) clearTimeout(redraw);
+    redraw = null;
+    draw();
   };
   const onStep = () => hooks.onStep();
   const onSelected = () => hooks.onSelected();
   model.on("change:payload", onPayload);
   model.on("change:step", onStep);
   model.on("change:selected", onSelected);
+  model.on("msg:custom", onMessage);
+  // a view opened while the search runs asks for the tree so far
+  const start = model.get("payload") || {};
+  if (start.growing === true && typeof model.send === "function") model.send({ kind: "hello" });
   return () => {
     hooks.stopPlay();
+    if (redraw !== null) clearTimeout(redraw);
     model.off("change:payload", onPayload);
     model.off("change:step", onStep);
     model.off("change:selected", onSelected);
+    model.off("msg:custom", onMessage);
     root.remove();
   };
 }
 
-export default { render };
+export default { render: renderTree };

@@ -7,6 +7,7 @@ data, JSON) within token and call budgets; ``ALGORITHMS`` names them. Introduced
 from collections.abc import Callable
 
 from .bfs import bfs
+from .builder import OnProgress, TreeProgress
 from .dfs import dfs
 from .mcts import mcts
 from .tree import STATUSES, STOP_REASONS, Evaluation, Node, Proposal, SearchProblem, SearchTree
@@ -20,9 +21,11 @@ __all__ = [
     "STOP_REASONS",
     "Evaluation",
     "Node",
+    "OnProgress",
     "Proposal",
     "SearchProblem",
     "SearchTree",
+    "TreeProgress",
     "bfs",
     "dfs",
     "mcts",

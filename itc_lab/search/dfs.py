@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._checks import whole
-from .builder import Draft, Stop, TreeBuilder, best_first
+from .builder import Draft, OnProgress, Stop, TreeBuilder, best_first
 from .tree import SearchProblem, SearchTree
 
 __all__ = [
@@ -12,7 +12,8 @@ __all__ = [
 
 
 def dfs(problem: SearchProblem, *, prune_below: float = 0.5, max_depth: int = 4,
-        budget_tokens: int | None = None, budget_calls: int | None = None) -> SearchTree:
+        budget_tokens: int | None = None, budget_calls: int | None = None,
+        on_progress: OnProgress | None = None) -> SearchTree:
     """Tree-of-Thoughts depth-first search with pruning and backtracking.
 
     Expand a node, score all its children, mark those valued below ``prune_below`` as
@@ -20,12 +21,15 @@ def dfs(problem: SearchProblem, *, prune_below: float = 0.5, max_depth: int = 4,
     try the next best sibling. Nodes at ``max_depth`` are not expanded. Stops at the first solved
     child, when nothing is left (``"depth"`` if something was left at ``max_depth``, else
     ``"exhausted"``) or at a budget.
+
+    ``on_progress`` is called with what changed (:class:`~itc_lab.search.builder.TreeProgress`)
+    after each expansion, evaluation and pruning, so a view can grow with the tree.
     """
     if not (isinstance(prune_below, int | float) and 0.0 <= prune_below <= 1.0):
         msg = f"prune_below must be a value from 0 to 1 (0 prunes nothing), not {prune_below!r}."
         raise ValueError(msg)
     whole("max_depth", max_depth, 0)
-    b = TreeBuilder(problem, budget_tokens, budget_calls)
+    b = TreeBuilder(problem, budget_tokens, budget_calls, on_progress, "dfs")
     root = b.root()
     config = {"prune_below": prune_below, "max_depth": max_depth}
     if root.status == "solution":
@@ -50,6 +54,7 @@ def dfs(problem: SearchProblem, *, prune_below: float = 0.5, max_depth: int = 4,
                 else:
                     keep.append(kid)
             stack.extend(reversed(best_first(keep)))
+            b.report()
         stopped = "depth" if hit_depth else "exhausted"
     except Stop as stop:
         stopped = stop.reason

@@ -7,7 +7,7 @@ import random
 from typing import Any
 
 from .._checks import whole
-from .builder import Draft, Stop, TreeBuilder
+from .builder import Draft, OnProgress, Stop, TreeBuilder
 from .tree import SearchProblem, SearchTree
 
 __all__ = [
@@ -17,7 +17,8 @@ __all__ = [
 
 def mcts(problem: SearchProblem, *, iterations: int = 100, c: float = 1.4, max_depth: int = 4,
          rollout: bool = False, seed: int = 0, select: str = "uct",
-         budget_tokens: int | None = None, budget_calls: int | None = None) -> SearchTree:
+         budget_tokens: int | None = None, budget_calls: int | None = None,
+        on_progress: OnProgress | None = None) -> SearchTree:
     """Monte Carlo tree search with UCT.
 
     Each iteration: *select* from the root down, always into an unvisited child if there is one
@@ -45,6 +46,9 @@ def mcts(problem: SearchProblem, *, iterations: int = 100, c: float = 1.4, max_d
     Stops once a solved state is reached (after backing it up), when the iterations are used up
     (``"exhausted"``) or at a budget; an iteration cut short by the budget backs nothing up.
     ``seed`` drives the random choices, so a run is reproducible.
+
+    ``on_progress`` is called with what changed (:class:`~itc_lab.search.builder.TreeProgress`)
+    after each expansion, evaluation and back-up, so a view can grow with the tree.
     """
     whole("iterations", iterations, 0)
     whole("max_depth", max_depth, 0)
@@ -59,7 +63,7 @@ def mcts(problem: SearchProblem, *, iterations: int = 100, c: float = 1.4, max_d
         msg = "select='puct' rewards the evaluator's values; rollout=True goes with 'uct'."
         raise ValueError(msg)
     rng = random.Random(seed)
-    b = TreeBuilder(problem, budget_tokens, budget_calls)
+    b = TreeBuilder(problem, budget_tokens, budget_calls, on_progress, "mcts")
     root = b.root()
     config: dict[str, Any] = {"iterations": iterations, "c": c, "max_depth": max_depth,
                               "rollout": rollout, "seed": seed, "iterations_run": 0}
@@ -143,6 +147,7 @@ def mcts(problem: SearchProblem, *, iterations: int = 100, c: float = 1.4, max_d
                 back.value_sum += reward
                 back = None if back.parent is None else b.nodes[back.parent]
             config["iterations_run"] += 1
+            b.report()
             if b.solution is not None:
                 raise Stop("solved")
     except Stop as stop:

@@ -27,11 +27,12 @@ STATUSES = ("expanded", "pruned", "solution", "dead_end", "frontier")
 low to keep), ``"solution"`` (``is_solved``), ``"dead_end"`` (``is_terminal`` but not solved) or
 ``"frontier"`` (created but never expanded: the search stopped, or it sat at ``max_depth``)."""
 
-STOP_REASONS = ("solved", "budget_tokens", "budget_calls", "exhausted", "depth")
+STOP_REASONS = ("solved", "budget_tokens", "budget_calls", "exhausted", "depth", "stopped")
 
 """Why a search stopped (``tree.config["stopped"]``): it reached a solved state; the next call
 would break the token or the call budget; nothing was left to try (for MCTS: the iterations ran
-out); or what was left lay beyond ``max_depth``."""
+out); what was left lay beyond ``max_depth``; or its run was stopped (a live view's Stop button,
+``itc_lab.live``), keeping the tree grown so far."""
 
 @dataclass(frozen=True)
 class Proposal:

@@ -40,6 +40,7 @@ from ..backends.base import Backend
 from ..datasets.base import Problem
 from ..datasets.game24 import TARGET, check_expression
 from ..search import ALGORITHMS
+from ..search.builder import OnProgress
 from ..search.tree import Evaluation, Proposal, SearchTree
 from ..types import Completion, Message, Request
 from .base import Sample
@@ -335,11 +336,13 @@ class StepSearchResult(SearchResult):
 
 def game24_search(problem: Problem | Sequence[int], backend: Backend, *, prior: str = "model",
                   algorithm: str = "bfs", samples: int = 8, temperature: float = 1.0,
-                  seed: int = 0, **search: Any) -> StepSearchResult:
+                  seed: int = 0, on_progress: OnProgress | None = None,
+                  **search: Any) -> StepSearchResult:
     """Search a Game of 24 puzzle over the program's legal steps, guided by ``prior``
     (``"model"`` or ``"uniform"``); ``search`` goes to the algorithm (``bfs``: ``beam_width``,
     ``max_depth``; ``mcts``: ``iterations``, ``c``, ``max_depth``; both: budgets). ``seed``
-    seeds the model's samples, the tie-breaks and MCTS."""
+    seeds the model's samples, the tie-breaks and MCTS. ``on_progress`` is called as the tree
+    grows (see ``TreeProgress``; a ``TreeView()``'s ``grow`` draws it)."""
     try:
         run = ALGORITHMS[algorithm]
     except KeyError:
@@ -351,7 +354,7 @@ def game24_search(problem: Problem | Sequence[int], backend: Backend, *, prior: 
     if algorithm == "mcts":
         search = {"seed": seed, **search}
     search = {"max_depth": len(numbers) - 1, **search}
-    tree: SearchTree = run(space, **search)
+    tree: SearchTree = run(space, on_progress=on_progress, **search)
     answer, correct = None, False
     if tree.solution_id is not None:
         steps = [n.step for n in tree.solution_path()[1:]]

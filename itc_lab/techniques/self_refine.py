@@ -1,6 +1,11 @@
 """Iterative refinement (Self-Refine, Madaan et al. 2023): draft, get feedback, revise; stop when
 the feedback finds nothing to fix or after R rounds. Feedback comes from the model itself or
-from a program that checks the constraints. Introduced in lesson 05.
+from a program that checks the constraints.
+
+Two ways to take a revision: ``keep="last"`` is the plain loop (the revision replaces the draft,
+better or worse); ``keep="best"`` samples ``revisions`` revisions per round and the exact checker
+keeps the current draft unless one of them scores higher, so the score can never fall and rises
+whenever any revision helps. Introduced in lesson 05.
 """
 
 from __future__ import annotations
@@ -8,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .._checks import whole
 from ..answers import Answer
 from ..backends.base import Backend
 from ..datasets.writing import WritingProblem, feedback_from_checks, score_text
@@ -16,11 +22,21 @@ from ..types import Completion, Message, Request
 from .base import Sample, TechniqueResult
 
 __all__ = [
+    "CRITICS",
+    "KEEP",
     "MODEL_FEEDBACK_PROMPT",
     "REVISE_PROMPT",
     "Refinement",
     "self_refine",
 ]
+
+CRITICS = ("model", "checker", "none")
+"""Who gives the feedback: the model itself, the program that checks the rules, or no one
+(``"none"``: each round samples fresh drafts of the task, ignoring the current one; the control
+that tells what the feedback adds to sampling more)."""
+KEEP = ("last", "best")
+"""Which draft a round keeps: the revision (``"last"``), or the best-scoring of the current
+draft and the round's revisions (``"best"``)."""
 
 MODEL_FEEDBACK_PROMPT = ("Task: {task}\nSentence: {draft}\nWhich rules of the task does the "
                          "sentence break? List them briefly, or say \"All constraints are met.\"")
@@ -30,9 +46,11 @@ REVISE_PROMPT = ("Task: {task}\nSentence: {draft}\nFeedback: {feedback}\nWrite a
 
 @dataclass(frozen=True, kw_only=True, repr=False)
 class Refinement(TechniqueResult):
-    """Every draft, the feedback that followed it, and its measured score (0 to 1).
+    """Every kept draft, the feedback that followed it, and its measured score (0 to 1).
 
-    ``samples`` holds every call in order (drafts and, with the model as critic, its feedback);
+    ``drafts[r]`` is the draft after round ``r`` (0 is the first draft): with ``keep="best"`` a
+    round whose revisions all score lower keeps the draft it had. ``samples`` holds every call
+    in order (the first draft, the model's feedback, every revision, kept or not);
     ``answer`` is the last draft and ``correct`` whether it meets every rule. Introduced in
     lesson 05."""
 
@@ -42,30 +60,44 @@ class Refinement(TechniqueResult):
     stopped: str
     """``"met"`` (all constraints met), ``"no feedback"`` (the critic found nothing) or
     ``"rounds"`` (ran out of rounds)."""
+    revision_scores: tuple[tuple[float, ...], ...] = ()
+    """For each round run (1, 2, …): the score of every revision sampled in it."""
+    tokens_by_round: tuple[int, ...] = ()
+    """Generated tokens spent in each round (tokens; 0 is the first draft; a round's
+    model feedback counts in it)."""
+    calls_by_round: tuple[int, ...] = ()
+    """Completions asked for in each round (0 is the first draft; one feedback and four
+    revisions are five calls)."""
 
     def _summary(self) -> list[tuple[str, object]]:
         scores = " → ".join(f"{s:.2f}" for s in self.scores)
         return [("problem", f"{self.problem.id}: {cut(self.problem.question, 80)}"),
                 ("critic", self.config.get("critic")),
+                ("keep", f"{self.config.get('keep', 'last')} of "
+                         f"{self.config.get('revisions', 1)} revision(s) per round"),
                 ("scores by round", scores), ("stopped", self.stopped),
                 ("last draft", repr(cut(self.drafts[-1] if self.drafts else "", 80))),
                 ("calls", len(self.samples)), ("generated tokens", self.tokens)]
 
     def to_pandas(self) -> Any:
-        """One row per round: ``round`` (0 is the first draft), ``draft``, ``score`` (0 to 1)
-        and ``feedback`` (what the critic said about the previous draft; ``None`` for round
-        0)."""
+        """One row per round: ``round`` (0 is the first draft), ``draft`` (the kept one),
+        ``score`` (0 to 1), ``feedback`` (what the critic said about the previous draft;
+        ``None`` for round 0), ``best revision`` (the round's highest revision score), ``tokens``
+        and ``calls`` (spent in the round)."""
+        def at(values: tuple[Any, ...], i: int) -> Any:
+            return values[i] if 0 <= i < len(values) else None
+
         return frame(({"round": r, "draft": d, "score": sc,
-                       "feedback": self.feedback[r - 1] if 0 < r <= len(self.feedback) else None}
+                       "feedback": at(self.feedback, r - 1),
+                       "best revision": max(at(self.revision_scores, r - 1) or (), default=None),
+                       "tokens": at(self.tokens_by_round, r), "calls": at(self.calls_by_round, r)}
                       for r, (d, sc) in enumerate(zip(self.drafts, self.scores, strict=False))),
-                     ["round", "draft", "score", "feedback"])
+                     ["round", "draft", "score", "feedback", "best revision", "tokens", "calls"])
 
 
-def _ask(backend: Backend, content: str, max_tokens: int, seed: int,
-         temperature: float = 0.0) -> tuple[Request, Completion]:
-    request = Request(messages=(Message("user", content),), temperature=temperature,
-                      max_tokens=max_tokens, seed=seed, stop=("\n\n",))
-    return request, backend.generate(request)[0]
+def _request(content: str, max_tokens: int, seed: int, temperature: float = 0.0) -> Request:
+    return Request(messages=(Message("user", content),), temperature=temperature,
+                   max_tokens=max_tokens, seed=seed, stop=("\n\n",))
 
 
 def _draft_sample(problem: WritingProblem, c: Completion) -> Sample:
@@ -74,44 +106,86 @@ def _draft_sample(problem: WritingProblem, c: Completion) -> Sample:
 
 
 def self_refine(problem: WritingProblem, backend: Backend, *, rounds: int = 3,
-                critic: str = "model", temperature: float = 0.7, seed: int = 0) -> Refinement:
-    """Refine a sentence for ``rounds`` rounds with feedback from ``critic`` ("model" or
-    "checker"); every draft is scored by the exact constraint checker. Drafts and revisions are
-    sampled at ``temperature`` (round r uses seed ``seed + r``); the model's feedback is greedy."""
-    if critic not in ("model", "checker"):
-        msg = f"critic must be 'model' or 'checker', not {critic!r}."
+                critic: str = "model", revisions: int = 1, keep: str = "last",
+                temperature: float = 0.7, seed: int = 0) -> Refinement:
+    """Refine a sentence for ``rounds`` rounds with feedback from ``critic`` ("model",
+    "checker", or "none" for fresh drafts without feedback); every draft is scored by the exact
+    constraint checker.
+
+    Each round asks for ``revisions`` revisions of the current draft in one request. With
+    ``keep="last"`` (plain Self-Refine; ``revisions`` must be 1) the revision becomes the draft;
+    with ``keep="best"`` the checker keeps the current draft unless a revision scores higher
+    (the highest; ties go to the earliest), so the score never falls. Drafts and revisions are
+    sampled at ``temperature`` (round r's revisions use seeds ``seed + 1 + (r - 1) ·
+    revisions`` onwards); the model's feedback is greedy. Every completion, kept or not, is in
+    ``samples`` and counts in the tokens and calls.
+    """
+    if critic not in CRITICS:
+        msg = f"critic must be one of {CRITICS}, not {critic!r}."
         raise ValueError(msg)
-    request, first = _ask(backend, problem.question + " Reply with the sentence only.", 60,
-                          seed, temperature)
+    if keep not in KEEP:
+        msg = (f"keep must be one of {KEEP} ('last': the revision replaces the draft; 'best': "
+               f"the checker keeps the higher-scoring one), not {keep!r}.")
+        raise ValueError(msg)
+    rounds = whole("rounds", rounds, 0)
+    revisions = whole("revisions", revisions, 1)
+    if keep == "last" and revisions > 1:
+        msg = (f"With keep='last' each round takes its one revision as it is; to sample "
+               f"{revisions} revisions per round and keep the best, pass keep='best'.")
+        raise ValueError(msg)
+    task = problem.question + " Reply with the sentence only."
+    request = _request(task, 60, seed, temperature)
+    first = backend.generate(request)[0]
     calls = [_draft_sample(problem, first)]
     draft = first.text.strip()
-    drafts, feedback, scores = [draft], [], [score_text(draft, problem.meta)[0]]
+    score, checks = score_text(draft, problem.meta)
+    drafts, feedback, scores = [draft], [], [score]
+    revision_scores: list[tuple[float, ...]] = []
+    tokens_by_round, calls_by_round = [first.completion_tokens], [1]
     stopped = "rounds"
     for r in range(1, rounds + 1):
-        score, checks = score_text(draft, problem.meta)
         if score == 1.0:
             stopped = "met"
             break
-        if critic == "checker":
+        spent: list[Completion] = []
+        if critic == "none":
+            note = "(no feedback: fresh drafts of the task)"
+        elif critic == "checker":
             note = feedback_from_checks(checks)
         else:
-            _, said = _ask(backend, MODEL_FEEDBACK_PROMPT.format(
-                task=problem.question, draft=draft), 80, seed)
+            said = backend.generate(_request(MODEL_FEEDBACK_PROMPT.format(
+                task=problem.question, draft=draft), 80, seed))[0]
             note = said.text.strip()
             calls.append(Sample(said, Answer(None, None, "none"), False))
+            spent.append(said)
         if "all constraints are met" in note.lower():
+            tokens_by_round.append(sum(c.completion_tokens for c in spent))
+            calls_by_round.append(len(spent))
             stopped = "no feedback"
             break
-        _, revised = _ask(backend, REVISE_PROMPT.format(
-            task=problem.question, draft=draft, feedback=note), 60, seed + r, temperature)
-        calls.append(_draft_sample(problem, revised))
-        draft = revised.text.strip()
+        prompt = (task if critic == "none" else REVISE_PROMPT.format(
+            task=problem.question, draft=draft, feedback=note))
+        revised = backend.generate(_request(prompt, 60, seed + 1 + (r - 1) * revisions,
+                                            temperature), n=revisions)
+        calls.extend(_draft_sample(problem, c) for c in revised)
+        spent.extend(revised)
+        tokens_by_round.append(sum(c.completion_tokens for c in spent))
+        calls_by_round.append(len(spent))
+        scored = [(c.text.strip(), *score_text(c.text.strip(), problem.meta)) for c in revised]
+        revision_scores.append(tuple(s for _, s, _ in scored))
+        best = max(range(len(scored)), key=lambda i: (scored[i][1], -i))
+        if keep == "last" or scored[best][1] > score:
+            draft, score, checks = scored[best]
         feedback.append(note)
         drafts.append(draft)
-        scores.append(score_text(draft, problem.meta)[0])
+        scores.append(score)
+    if score == 1.0:
+        stopped = "met"
     return Refinement(technique="self_refine", problem=problem, request=request,
                       samples=tuple(calls), answer=drafts[-1], correct=scores[-1] == 1.0,
-                      config={"rounds": rounds, "critic": critic, "temperature": temperature,
-                              "seed": seed},
+                      config={"rounds": rounds, "critic": critic, "revisions": revisions,
+                              "keep": keep, "temperature": temperature, "seed": seed},
                       drafts=tuple(drafts), feedback=tuple(feedback), scores=tuple(scores),
-                      stopped=stopped)
+                      stopped=stopped, revision_scores=tuple(revision_scores),
+                      tokens_by_round=tuple(tokens_by_round),
+                      calls_by_round=tuple(calls_by_round))

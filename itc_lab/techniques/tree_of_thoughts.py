@@ -19,6 +19,7 @@ from ..backends.base import Backend
 from ..datasets.base import Problem
 from ..datasets.game24 import reachable
 from ..search import ALGORITHMS
+from ..search.builder import OnProgress
 from ..search.tree import Evaluation, Proposal, SearchTree
 from ..tables import cut
 from ..types import Message, Request
@@ -202,17 +203,19 @@ def game24_numbers(problem: Problem | Sequence[int]) -> tuple[Problem, list[int]
 
 def tree_of_thoughts(problem: Problem | Sequence[int], backend: Backend, *,
                      algorithm: str = "bfs", judge: str = "model", seed: int = 0,
-                     **search: Any) -> SearchResult:
+                     on_progress: OnProgress | None = None, **search: Any) -> SearchResult:
     """Search for a way to make 24 from a Game of 24 puzzle (a problem of the ``game24``
     dataset); ``search`` goes to the algorithm (e.g. ``beam_width=3, max_depth=3,
-    budget_calls=40``)."""
+    budget_calls=40``). ``on_progress`` is called as the tree grows (see ``TreeProgress``;
+    a ``TreeView()``'s ``grow`` draws it)."""
     try:
         run = ALGORITHMS[algorithm]
     except KeyError:
         msg = f"Unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}."
         raise ValueError(msg) from None
     problem, numbers = game24_numbers(problem)
-    tree = run(Game24Search(numbers, backend, judge=judge, seed=seed), **search)
+    tree = run(Game24Search(numbers, backend, judge=judge, seed=seed), on_progress=on_progress,
+               **search)
     solution = tree.node(tree.solution_id) if tree.solution_id is not None else None
     config = {"algorithm": algorithm, "judge": judge, "seed": seed, **search}
     return SearchResult(technique="tree_of_thoughts", problem=problem,

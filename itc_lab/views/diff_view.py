@@ -1,5 +1,10 @@
 """DiffView: word-level diffs between drafts, inline or side by side, with each round's feedback.
-Introduced in lesson 05."""
+Introduced in lesson 05.
+
+A view that gains each round as a refinement writes it: ``DiffView()`` without drafts, and its
+``add_round`` as ``self_refine``'s ``on_round`` (``itc_lab.live.LiveRefineView`` adds the meter
+and the Stop button). Each new round is diffed once, against the draft before it.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from typing import Any
 import anywidget
 import traitlets
 
-from ..analysis.diffs import diff_rounds, diff_stats
+from ..analysis.diffs import diff_rounds, diff_stats, word_diff
 from .base import MAX_STATIC_CHARS, MUTED, TEXT_BOX, TextFallback, capped, esc, frontend_dir
 
 __all__ = [
@@ -100,15 +105,67 @@ class DiffView(TextFallback, anywidget.AnyWidget):  # type: ignore[misc]
     """``"inline"`` or ``"side"`` (before | after)."""
     title = traitlets.Unicode("").tag(sync=True)
 
-    def __init__(self, drafts: Sequence[str], feedback: Sequence[str] = (),
+    growing = traitlets.Bool(False).tag(sync=True)
+    """True while a refinement adds rounds (see :meth:`add_round`); the view then shows the
+    newest round as it comes, unless the reader went back to an earlier one."""
+    stopped = traitlets.Unicode(None, allow_none=True).tag(sync=True)
+    """Why the refinement ended (``"met"``, ``"no feedback"``, ``"rounds"``), once it has."""
+    first = traitlets.Dict().tag(sync=True)
+    """``{"draft", "score"}`` of the first draft of a growing view (shown until a round
+    exists)."""
+
+    def __init__(self, drafts: Sequence[str] = (), feedback: Sequence[str] = (),
                  scores: Sequence[float | None] | None = None, title: str = "",
                  mode: str = "inline", **kwargs: Any) -> None:
         if mode not in ("inline", "side"):
             raise ValueError(f"mode must be 'inline' or 'side', not {mode!r}")
         self._drafts = [str(d) for d in drafts]
         self._scores = list(scores) if scores is not None else None
+        self._feedback = [str(f) for f in feedback]
         super().__init__(rounds=diff_rounds(self._drafts, feedback, scores), current=0,
                          mode=mode, title=title, **kwargs)
+
+    def add_round(self, r: Any) -> None:
+        """Take one draft of a running refinement (a ``RefineRound``: ``index``, ``draft``,
+        ``score``, ``feedback``, ``stopped``): pass this method as ``self_refine``'s
+        ``on_round``. A new draft adds the round that led to it (its diff against the draft
+        before it); a known one (the last report repeats the last draft) only updates the
+        view; ``stopped`` ends the growth."""
+        index = int(r.index)
+        if index == 0 and self._drafts and self.stopped is not None:
+            self._restart()  # a finished view starts over for a new refinement
+        following = self.current >= len(self.rounds) - 1
+        if index == 0 and not self._drafts:
+            self.first = {"draft": str(r.draft),
+                          "score": None if r.score is None else float(r.score)}
+        if index == len(self._drafts):
+            if index > 0:
+                before = self._drafts[-1]
+                after = str(r.draft)
+                score_before = self._scores[-1] if self._scores else None
+                self._feedback.append("" if r.feedback is None else str(r.feedback))
+                new = {"index": index - 1, "before": before, "after": after,
+                       "feedback": self._feedback[-1], "score_before": score_before,
+                       "score_after": None if r.score is None else float(r.score),
+                       "ops": word_diff(before, after)}
+                self.rounds = [*self.rounds, new]
+            self._drafts.append(str(r.draft))
+            self._scores = [*(self._scores or []), None if r.score is None else float(r.score)]
+        elif index > len(self._drafts):
+            msg = (f"add_round got draft {index} after {len(self._drafts)} draft(s): give the "
+                   "drafts in order, starting from 0.")
+            raise ValueError(msg)
+        with self.hold_sync():
+            self.growing = r.stopped is None
+            if r.stopped is not None:
+                self.stopped = str(r.stopped)
+            if self.rounds and following:
+                self.current = len(self.rounds) - 1
+
+    def _restart(self) -> None:
+        self._drafts, self._scores, self._feedback = [], None, []
+        with self.hold_sync():
+            self.rounds, self.current, self.stopped, self.first = [], 0, None, {}
 
     @traitlets.validate("mode")
     def _check_mode(self, proposal: Any) -> str:
@@ -133,4 +190,25 @@ class DiffView(TextFallback, anywidget.AnyWidget):  # type: ignore[misc]
         return text
 
     def _static_html(self) -> str:
-        return diff_html(self.rounds, self.mode, self.title)
+        return self._snapshot()
+
+    def _snapshot(self, with_title: bool = True) -> str:
+        """The static HTML, with or without the title (a live view draws it above its
+        meter)."""
+        title = self.title if with_title else ""
+        head = ""
+        if self.growing or self.stopped is not None:
+            n = len(self._drafts)
+            state = ("refining…" if self.growing else f"stopped: {self.stopped}")
+            head = (f'<div style="color: {MUTED}">{n} draft{"" if n == 1 else "s"} · '
+                    f"{esc(state)}</div>")
+        if not self.rounds and self.first:
+            score = self.first.get("score")
+            if title:
+                head = f"<strong>{esc(title)}</strong>{head}"
+            head += (f'<div style="margin-top: 4px"><strong>Draft 1</strong> <span style="color: '
+                     f'{MUTED}">score {_fmt_score(score)}</span></div>'
+                     f'<div style="{TEXT_BOX}; line-height: 1.5">'
+                     f'{capped(self.first.get("draft", ""))}</div>')
+            return head
+        return head + diff_html(self.rounds, self.mode, title)

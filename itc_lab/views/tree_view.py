@@ -4,12 +4,19 @@ lesson 03.
 An indented tree you fold open (only the open subtrees are in the page, so thousands of nodes
 stay responsive), a side panel with a node's texts, and playback controls that replay the search
 one expansion at a time.
+
+A tree that grows while a search runs: pass a view's ``grow`` as the search's ``on_progress``
+(``bfs``, ``dfs``, ``mcts``, ``game24_search``, ``tree_of_thoughts``). Only what changed goes to
+the browser, a few times a second; when the search ends the view holds the final tree.
+``itc_lab.live.LiveTreeView`` adds the meter and the Stop button, and replaces its output by the
+final static snapshot.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,9 +43,11 @@ __all__ = [
     "MAX_STATIC_NODES",
     "STEP_CHARS",
     "TreeView",
+    "empty_payload",
     "payload_size",
     "tree_html",
     "tree_payload",
+    "tree_summary",
     "visible_ids",
 ]
 
@@ -60,6 +69,34 @@ def _plain(x: Any) -> Any:
     return str(x)
 
 
+_COLUMNS = ("id", "parent", "depth", "status", "value", "visits", "q", "tokens", "order", "step",
+            "step_full", "state", "proposer", "evaluator")
+
+
+def _row(n: Any) -> dict[str, Any]:
+    """One node's entry in each column of the payload."""
+    step_text = str(getattr(n, "step", "") or "")
+    short = shorten(step_text, STEP_CHARS)
+    state = getattr(n, "state", "")
+    order = getattr(n, "order", None)
+    return {
+        "id": int(n.id),
+        "parent": None if n.parent is None else int(n.parent),
+        "depth": int(getattr(n, "depth", 0) or 0),
+        "status": node_status(n),
+        "value": _num(getattr(n, "value", None)),
+        "visits": int(getattr(n, "visits", 0) or 0),
+        "q": _num(mean_value(n)),
+        "tokens": int(getattr(n, "tokens", 0) or 0),
+        "order": None if order is None else int(order),
+        "step": short,
+        "step_full": None if short == step_text else step_text,
+        "state": "" if state is None else str(state),
+        "proposer": str(getattr(n, "proposer_text", "") or ""),
+        "evaluator": str(getattr(n, "evaluator_text", "") or ""),
+    }
+
+
 def tree_payload(tree: Any) -> dict[str, Any]:
     """The ``payload`` of a ``TreeView``: the tree as compact JSON, one array per field.
 
@@ -74,28 +111,10 @@ def tree_payload(tree: Any) -> dict[str, Any]:
     """
     nodes = tree_nodes(tree)
     by_id = {n.id: n for n in nodes}
-    cols: dict[str, list[Any]] = {k: [] for k in (
-        "id", "parent", "depth", "status", "value", "visits", "q", "tokens", "order", "step",
-        "step_full", "state", "proposer", "evaluator")}
+    cols: dict[str, list[Any]] = {k: [] for k in _COLUMNS}
     for n in nodes:
-        step_text = str(getattr(n, "step", "") or "")
-        short = shorten(step_text, STEP_CHARS)
-        state = getattr(n, "state", "")
-        cols["id"].append(int(n.id))
-        cols["parent"].append(None if n.parent is None else int(n.parent))
-        cols["depth"].append(int(getattr(n, "depth", 0) or 0))
-        cols["status"].append(node_status(n))
-        cols["value"].append(_num(getattr(n, "value", None)))
-        cols["visits"].append(int(getattr(n, "visits", 0) or 0))
-        cols["q"].append(_num(mean_value(n)))
-        cols["tokens"].append(int(getattr(n, "tokens", 0) or 0))
-        order = getattr(n, "order", None)
-        cols["order"].append(None if order is None else int(order))
-        cols["step"].append(short)
-        cols["step_full"].append(None if short == step_text else step_text)
-        cols["state"].append("" if state is None else str(state))
-        cols["proposer"].append(str(getattr(n, "proposer_text", "") or ""))
-        cols["evaluator"].append(str(getattr(n, "evaluator_text", "") or ""))
+        for k, v in _row(n).items():
+            cols[k].append(v)
     orders = [o for o in cols["order"] if o is not None]
     config = getattr(tree, "config", None)
     stopped = config.get("stopped") if isinstance(config, Mapping) else None
@@ -113,6 +132,14 @@ def tree_payload(tree: Any) -> dict[str, Any]:
         "count": len(nodes),
         "nodes": cols,
     }
+
+def empty_payload(algorithm: str = "") -> dict[str, Any]:
+    """The payload of a tree with no nodes yet (a live view before its search starts)."""
+    return {"algorithm": algorithm, "budget": None, "spent": None, "spending": "",
+            "stopped": None, "solution_id": None, "solution_path": [],
+            "mcts": "mcts" in algorithm, "scale": [0.0, 1.0], "max_order": 0, "count": 0,
+            "nodes": {k: [] for k in _COLUMNS}}
+
 
 def _dumps(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
@@ -155,7 +182,8 @@ def visible_ids(payload: dict[str, Any], step: int) -> list[int]:
 
     return [cols["id"][i] for i in range(len(cols["id"])) if shown(i)]
 
-def _tree_summary(payload: dict[str, Any]) -> str:
+def tree_summary(payload: dict[str, Any]) -> str:
+    """One line about a ``tree_payload``: algorithm, nodes by status and the solution."""
     nodes = payload["nodes"]
     counts = {s: nodes["status"].count(s) for s in STATUSES if s in nodes["status"]}
     parts = ", ".join(f"{v} {k}" for k, v in counts.items())
@@ -228,7 +256,7 @@ def tree_html(payload: dict[str, Any], step: int | None = None,
         return f'<ul style="list-style: none; padding-left: 1.2em; margin: 0">{"".join(items)}</ul>'
 
     body = branch(None)
-    summary = _tree_summary(payload).removeprefix("TreeView: ")
+    summary = tree_summary(payload).removeprefix("TreeView: ")
     line = [f"<strong>{esc(summary)}</strong>"]
     if payload["spending"]:
         line.append(esc(payload["spending"]))
@@ -248,6 +276,9 @@ class TreeView(TextFallback, anywidget.AnyWidget):  # type: ignore[misc]
     (previous, next, play, a slider) sets ``step``: only the nodes expanded up to that step are
     shown (see ``visible_ids``). Rows are coloured like ``tree_graph``. Only the open subtrees are
     in the page, so trees of thousands of nodes stay responsive.
+
+    ``TreeView()`` without a tree grows as a search reports to :meth:`grow`;
+    ``itc_lab.live.LiveTreeView`` is that, with a meter and a Stop button.
     """
 
     _esm = FRONTEND / "tree_view.js"
@@ -260,18 +291,176 @@ class TreeView(TextFallback, anywidget.AnyWidget):  # type: ignore[misc]
     step = traitlets.Int(0).tag(sync=True)
     """Playback position: nodes with ``order <= step`` are shown. Starts at the last expansion."""
 
-    def __init__(self, tree: Any, *, step: int | None = None, selected: int | None = None,
-                 **kwargs: Any) -> None:
-        payload = tree_payload(tree)
+    SEND_EVERY_S = 0.15
+    """A live view sends what changed at most this often (seconds); the last change at once."""
+
+    def __init__(self, tree: Any = None, *, step: int | None = None,
+                 selected: int | None = None, **kwargs: Any) -> None:
         self.tree = tree
+        self._growth: _Growth | None = None
+        if tree is None:  # a live view: empty until a search reports to grow()
+            payload = empty_payload() | {"growing": True}
+            self._growth = _Growth()
+        else:
+            payload = tree_payload(tree)
         if selected is None:
             selected = payload["solution_id"] if payload["solution_id"] is not None else -1
         super().__init__(payload=payload,
                          step=payload["max_order"] if step is None else step,
                          selected=selected, **kwargs)
+        self.on_msg(self._on_message)
 
+    # -- growth while a search runs -------------------------------------------------------------
+    def grow(self, progress: Any) -> None:
+        """Take one report of a growing search (a ``TreeProgress``): pass this method as the
+        search's ``on_progress`` (``LiveTreeView`` in ``itc_lab.live`` does, with a meter and a
+        Stop button). What changed goes to the browser at most every ``SEND_EVERY_S`` seconds,
+        never the whole tree; the search's last report makes the view its final tree."""
+        growth = self._growth
+        if growth is None or growth.finished:
+            # a finished (or static) view starts over for a new search
+            growth = self._growth = _Growth()
+            self.payload = empty_payload() | {"growing": True}
+        growth.take(progress)
+        if progress.stopped is not None:
+            self.end_growth()
+        elif time.perf_counter() - growth.sent_at >= self.SEND_EVERY_S:
+            message = growth.message()
+            if message is not None:
+                self.send(message)
+
+    def end_growth(self, stopped: str | None = None) -> None:
+        """Make the view the tree as it stands: the whole payload is sent once (``stopped``
+        says why it ended, e.g. ``"interrupted"``, when the search did not). Called by the
+        search's last report; harmless to call again."""
+        growth = self._growth
+        if growth is None or growth.finished:
+            return
+        growth.finished = True
+        payload = growth.payload()
+        if stopped is not None and payload.get("stopped") is None:
+            payload["stopped"] = stopped
+        with self.hold_sync():
+            self.payload = payload
+            self.step = payload["max_order"]
+            if self.selected == -1 and payload["solution_id"] is not None:
+                self.selected = payload["solution_id"]
+        self._grown()
+
+    @property
+    def growing(self) -> bool:
+        """True while a search grows this view."""
+        return self._growth is not None and not self._growth.finished
+
+    def _grown(self) -> None:
+        """Hook: the search has ended and the view holds its final tree."""
+
+    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        growth = self._growth
+        if isinstance(content, Mapping) and content.get("kind") == "hello" and (
+                growth is not None and not growth.finished):
+            self.send({"kind": "reset", "payload": growth.payload() | {"growing": True}})
+
+    # -- display ---------------------------------------------------------------------------------
     def _text_summary(self) -> str:
-        return _tree_summary(self.payload)
+        return tree_summary(self.payload)
 
     def _static_html(self) -> str:
+        if self.payload.get("growing"):
+            growth = self._growth
+            payload = growth.payload() if growth is not None else self.payload
+            note = (f'<div style="color: {MUTED}">The search is running: {payload["count"]} '
+                    "nodes so far.</div>")
+            return note + tree_html(payload)
         return tree_html(self.payload, self.step)
+
+
+def _search_spending(spent: Mapping[str, Any], budget: Mapping[str, Any]) -> str:
+    """What a growing search has spent, against its budget: ``"spent 120 of 400 tokens in 14
+    proposer and evaluator calls"`` (the calls of the search problem, not the model's
+    requests)."""
+    def part(key: str) -> str:
+        limit = budget.get(key)
+        return f"{spent.get(key, 0)}" + ("" if limit is None else f" of {limit}")
+
+    return f"spent {part('tokens')} tokens in {part('calls')} proposer and evaluator calls"
+
+
+class _Growth:
+    """A live view's tree as reports arrive: the payload's columns, updated in place (O(nodes
+    reported) per report), and the rows changed since the last message to the browser."""
+
+    def __init__(self) -> None:
+        self.cols: dict[str, list[Any]] = {k: [] for k in _COLUMNS}
+        self.at: dict[int, int] = {}
+        self.changed: dict[int, int] = {}  # id → column index, not yet sent
+        self.meta: dict[str, Any] = {}
+        self.lo, self.hi = 0.0, 1.0
+        self.max_order = 0
+        self.algorithm = ""
+        self.solution_id: int | None = None
+        self.started = time.perf_counter()
+        self.sent_at = -math.inf  # the first report goes out at once
+        self.finished = False
+
+    def take(self, progress: Any) -> None:
+        cols = self.cols
+        for n in progress.nodes:
+            row = _row(n)
+            i = self.at.get(row["id"])
+            if i is None:
+                i = self.at[row["id"]] = len(cols["id"])
+                for k, v in row.items():
+                    cols[k].append(v)
+            else:
+                for k, v in row.items():
+                    cols[k][i] = v
+            self.changed[row["id"]] = i
+            score = node_score(n)
+            if score is not None:
+                self.lo, self.hi = min(self.lo, score), max(self.hi, score)
+            if row["order"] is not None:
+                self.max_order = max(self.max_order, row["order"])
+        self.algorithm = str(progress.algorithm)
+        self.solution_id = progress.solution_id
+        spent, budget = dict(progress.spent), dict(progress.budget)
+        self.meta = {
+            "algorithm": self.algorithm, "budget": _plain(budget), "spent": _plain(spent),
+            "spending": _search_spending(spent, budget),
+            "stopped": progress.stopped, "solution_id": progress.solution_id,
+            "mcts": "mcts" in self.algorithm.lower(),
+            "elapsed_s": round(time.perf_counter() - self.started, 2),
+        }
+
+    def _path(self) -> list[int]:
+        path: list[int] = []
+        current = self.solution_id
+        seen: set[int] = set()
+        while current is not None and current in self.at and current not in seen:
+            seen.add(current)
+            path.append(current)
+            current = self.cols["parent"][self.at[current]]
+        return path[::-1]
+
+    def _numbers(self) -> dict[str, Any]:
+        return self.meta | {"solution_path": self._path(), "scale": [self.lo, self.hi],
+                            "max_order": self.max_order, "count": len(self.cols["id"])}
+
+    def message(self) -> dict[str, Any] | None:
+        """The rows changed since the last message and the header's numbers (None: nothing)."""
+        self.sent_at = time.perf_counter()
+        if not self.changed:
+            return None
+        index = sorted(self.changed.values())
+        self.changed.clear()
+        rows = {k: [col[i] for i in index] for k, col in self.cols.items()}
+        return {"kind": "grow", "rows": rows, "meta": self._numbers() | {"growing": True}}
+
+    def payload(self) -> dict[str, Any]:
+        """The whole tree so far as a ``tree_payload``."""
+        self.changed.clear()
+        meta = self._numbers()
+        if self.finished:
+            meta["growing"] = False
+        return empty_payload(self.algorithm) | meta | {
+            "nodes": {k: list(v) for k, v in self.cols.items()}}
