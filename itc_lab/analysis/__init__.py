@@ -23,6 +23,8 @@ from .compute_optimal import (
 from .diffs import diff_rounds, diff_stats, tokenize, word_diff
 from .latency import PERCENTILES, latency_percentiles, latency_table
 from .refinement import (
+    round_table,
+    score_changes,
     scores_by_round,
 )
 from .routing import (
@@ -182,7 +184,9 @@ __all__ = [
     "pools_from_records",
     "pools_from_results",
     "rank_correlation",
+    "round_table",
     "samples_to_match",
+    "score_changes",
     "scores_by_round",
     "segment_steps",
     "step_starts",

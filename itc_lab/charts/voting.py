@@ -171,7 +171,8 @@ def vote_chart(answers: Sequence[str | None], gold: str | None = None,
     return alt.vconcat(top, panel)
 
 def accuracy_chart(rows: Sequence[Mapping[str, Any]], x: str = "k",
-                   title: str = "", y_title: str = "accuracy") -> alt.LayerChart:
+                   title: str = "", y_title: str = "accuracy",
+                   y: str = "accuracy") -> alt.LayerChart:
     """Accuracy against ``x`` (default the number of samples k): one line per series.
 
     ``rows`` are dicts with ``x`` and ``"accuracy"`` (0 to 1), as ``accuracy_curve`` returns;
@@ -179,14 +180,15 @@ def accuracy_chart(rows: Sequence[Mapping[str, Any]], x: str = "k",
     ``"series"``, ``"technique"``, ``"method"``, ``"metric"`` the rows have. When every row has
     ``"low"`` and ``"high"`` a shaded band shows that interval. The x axis is log2 when the x
     values span more than 8x (e.g. k = 1 … 64). ``y_title`` names what the 0-1 values are (e.g.
-    "fraction of rules met" in lesson 05). ``rows`` may also be a pandas DataFrame. Used in
-    lessons 02 onwards.
+    "fraction of rules met" in lesson 05) and ``y`` the field that holds them (e.g.
+    ``"rules met"``, as ``round_table`` gives). ``rows`` may also be a pandas DataFrame. Used
+    in lessons 02 onwards.
     """
     items = chart_rows(rows, "row with k and accuracy (see accuracy_curve)",
                   "average over problems first (accuracy_curve gives one row per k).")
     xs = [row_number(r, x, i) for i, r in enumerate(items)]
     for i, r in enumerate(items):
-        row_number(r, "accuracy", i)
+        row_number(r, y, i)
     series = series_field(items)
     log = min(xs) > 0 and max(xs) / min(xs) > 8
     distinct = sorted(set(xs))
@@ -194,11 +196,12 @@ def accuracy_chart(rows: Sequence[Mapping[str, Any]], x: str = "k",
     scale = alt.Scale(type="log", base=2) if log else alt.Scale(zero=False)
     field = safe_text(x)  # the rows' keys are made inert too (safe_data)
     x_enc = alt.X(f"{field}:Q", scale=scale, axis=axis, title=field)
-    y_enc = alt.Y("accuracy:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"),
+    y_field = safe_text(y)
+    y_enc = alt.Y(f"{y_field}:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%"),
                   title=safe_text(y_title))
     color = (alt.Color(f"{series}:N", title=series) if series
              else alt.value(STATUS_COLORS["answer"]))
-    tips = [alt.Tooltip(f"{field}:Q"), alt.Tooltip("accuracy:Q", format=".1%")]
+    tips = [alt.Tooltip(f"{field}:Q"), alt.Tooltip(f"{y_field}:Q", format=".1%")]
     if series:
         tips.insert(0, alt.Tooltip(f"{series}:N"))
     band_ok = all("low" in r and "high" in r for r in items)
