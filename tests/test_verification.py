@@ -295,6 +295,11 @@ def test_calibration_and_roc_charts() -> None:
     assert len(roc_rows) == len(report["roc"])
     assert roc_rows[0]["threshold"] is None  # inf is not JSON
     assert "AUC" in roc["title"]
+    # one series, one colour: points drawn in Vega's default blue beside a darker line read as
+    # two series with no legend to tell them apart
+    assert curve["mark"]["color"] == curve["mark"]["point"]["color"]
+    line = cal["layer"][1]
+    assert points["mark"]["color"] == line["mark"]["color"]
     with pytest.raises(ValueError, match="calibration"):
         calibration_chart({})
     with pytest.raises(ValueError, match="roc"):

@@ -44,6 +44,10 @@ def _items(rows: Sequence[Mapping[str, Any]] | Any, what: str) -> list[dict[str,
     return chart_rows(rows, what, "draw a sample of the rows.")
 
 
+_SERIES = "#0072B2"
+"""The one colour of a single-series verification chart (its line and its points)."""
+
+
 def _diagonal() -> alt.Chart:
     chart: alt.Chart = alt.Chart(safe_data(_DIAGONAL)).mark_line(
         strokeDash=[4, 4], color="#999999").encode(x="x:Q", y="y:Q")
@@ -137,7 +141,7 @@ def calibration_chart(report: Mapping[str, Any], title: str = "") -> alt.LayerCh
     ece = report.get("ece")
     heading = title or ("Calibration" + (f" (ECE {ece:.3f})" if isinstance(ece, float) else ""))
     data = safe_data(items)
-    points = alt.Chart(data).mark_circle(opacity=0.8).encode(
+    points = alt.Chart(data).mark_circle(opacity=0.8, color=_SERIES).encode(
         x=alt.X("mean_score:Q", scale=alt.Scale(domain=[0, 1]), title="mean judge score"),
         y=alt.Y("fraction_correct:Q", scale=alt.Scale(domain=[0, 1]), title="fraction correct"),
         size=alt.Size("count:Q", title="samples"),
@@ -145,7 +149,7 @@ def calibration_chart(report: Mapping[str, Any], title: str = "") -> alt.LayerCh
                  alt.Tooltip("mean_score:Q", format=".2f"),
                  alt.Tooltip("fraction_correct:Q", format=".1%"), alt.Tooltip("count:Q")],
     )
-    points_line = alt.Chart(data).mark_line(color="#0072B2").encode(
+    points_line = alt.Chart(data).mark_line(color=_SERIES).encode(
         x="mean_score:Q", y="fraction_correct:Q")
     return alt.LayerChart(layer=[_diagonal(), points_line, points]).properties(
         title=safe_text(heading), width=300, height=300)
@@ -165,8 +169,9 @@ def roc_chart(report: Mapping[str, Any], title: str = "") -> alt.LayerChart:
         items.append({"fpr": fpr, "tpr": tpr, "threshold": shown, "order": i})
     auc = report.get("auc")
     heading = title or ("ROC" + (f" (AUC {auc:.3f})" if isinstance(auc, float) else ""))
+    # the points in the line's own colour: Vega would draw them in its default blue
     curve = alt.Chart(safe_data(items)).mark_line(
-        point=True, color="#0072B2").encode(
+        point=alt.OverlayMarkDef(color=_SERIES), color=_SERIES).encode(
         x=alt.X("fpr:Q", scale=alt.Scale(domain=[0, 1]), title="false positive rate"),
         y=alt.Y("tpr:Q", scale=alt.Scale(domain=[0, 1]), title="true positive rate"),
         order=alt.Order("order:Q"),
