@@ -177,3 +177,12 @@ def test_the_round_table_draws_with_its_own_y_field():
     assert line["color"]["field"] == "method"  # one line per setting
     with pytest.raises(ValueError, match="accuracy"):
         accuracy_chart(rows, x="round")  # the default y field is absent from these rows
+
+
+def test_on_round_reports_the_kept_draft_of_each_round():
+    seen = []
+    run = self_refine(TASK, scripted(SCRIPT), rounds=3, critic="checker", revisions=4,
+                      keep="best", on_round=seen.append)
+    assert [(r.index, r.draft, r.score) for r in seen[:-1]] == list(
+        zip(range(4), run.drafts, run.scores, strict=True))
+    assert seen[-1].stopped == "met" and seen[-1].draft == ALL

@@ -10,6 +10,8 @@ whenever any revision helps. Introduced in lesson 05.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +19,7 @@ from .._checks import whole
 from ..answers import Answer
 from ..backends.base import Backend
 from ..datasets.writing import WritingProblem, feedback_from_checks, score_text
+from ..errors import BackendError
 from ..tables import cut, frame
 from ..types import Completion, Message, Request
 from .base import Sample, TechniqueResult
@@ -26,6 +29,7 @@ __all__ = [
     "KEEP",
     "MODEL_FEEDBACK_PROMPT",
     "REVISE_PROMPT",
+    "RefineRound",
     "Refinement",
     "self_refine",
 ]
@@ -44,6 +48,23 @@ REVISE_PROMPT = ("Task: {task}\nSentence: {draft}\nFeedback: {feedback}\nWrite a
                  "sentence that follows every rule. Reply with the sentence only.")
 
 
+@dataclass(frozen=True)
+class RefineRound:
+    """One draft of a running refinement, as ``self_refine`` reports it to ``on_round``: the
+    draft after round ``index`` (0 is the first draft), its score (0 to 1) and the feedback that
+    led to it (``None`` for the first draft). The last report repeats the last draft with
+    ``stopped`` set (``"met"``, ``"no feedback"``, ``"rounds"`` or ``"stopped"``)."""
+
+    index: int
+    draft: str
+    score: float
+    feedback: str | None
+    stopped: str | None = None
+
+
+OnRound = Callable[[RefineRound], object]
+
+
 @dataclass(frozen=True, kw_only=True, repr=False)
 class Refinement(TechniqueResult):
     """Every kept draft, the feedback that followed it, and its measured score (0 to 1).
@@ -58,8 +79,9 @@ class Refinement(TechniqueResult):
     feedback: tuple[str, ...]
     scores: tuple[float, ...]
     stopped: str
-    """``"met"`` (all constraints met), ``"no feedback"`` (the critic found nothing) or
-    ``"rounds"`` (ran out of rounds)."""
+    """``"met"`` (all constraints met), ``"no feedback"`` (the critic found nothing),
+    ``"rounds"`` (ran out of rounds) or ``"stopped"`` (the run was stopped, e.g. by a live
+    view's Stop button; the drafts so far are kept)."""
     revision_scores: tuple[tuple[float, ...], ...] = ()
     """For each round run (1, 2, …): the score of every revision sampled in it."""
     tokens_by_round: tuple[int, ...] = ()
@@ -100,6 +122,31 @@ def _request(content: str, max_tokens: int, seed: int, temperature: float = 0.0)
                    max_tokens=max_tokens, seed=seed, stop=("\n\n",))
 
 
+def _is_stop(error: BackendError) -> bool:
+    """Whether a refused call means the run was stopped (``itc_lab.live``'s Stop button)."""
+    from ..live.events import RunStopped  # not at import: live imports the views
+
+    return isinstance(error, RunStopped)
+
+
+class _Reporter:
+    """Calls ``on_round``; the first time it raises, warns and stops calling it (a view must
+    never end the refinement)."""
+
+    def __init__(self, on_round: OnRound | None) -> None:
+        self.on_round = on_round
+
+    def __call__(self, step: RefineRound) -> None:
+        if self.on_round is None:
+            return
+        try:
+            self.on_round(step)
+        except Exception as e:
+            warnings.warn(f"on_round failed ({type(e).__name__}: {e}) and is no longer called; "
+                          "the refinement goes on.", RuntimeWarning, stacklevel=3)
+            self.on_round = None
+
+
 def _draft_sample(problem: WritingProblem, c: Completion) -> Sample:
     text = c.text.strip()
     return Sample(c, Answer(text, text, "text"), score_text(text, problem.meta)[0] == 1.0)
@@ -107,7 +154,8 @@ def _draft_sample(problem: WritingProblem, c: Completion) -> Sample:
 
 def self_refine(problem: WritingProblem, backend: Backend, *, rounds: int = 3,
                 critic: str = "model", revisions: int = 1, keep: str = "last",
-                temperature: float = 0.7, seed: int = 0) -> Refinement:
+                temperature: float = 0.7, seed: int = 0,
+                on_round: OnRound | None = None) -> Refinement:
     """Refine a sentence for ``rounds`` rounds with feedback from ``critic`` ("model",
     "checker", or "none" for fresh drafts without feedback); every draft is scored by the exact
     constraint checker.
@@ -119,7 +167,18 @@ def self_refine(problem: WritingProblem, backend: Backend, *, rounds: int = 3,
     sampled at ``temperature`` (round r's revisions use seeds ``seed + 1 + (r - 1) ·
     revisions`` onwards); the model's feedback is greedy. Every completion, kept or not, is in
     ``samples`` and counts in the tokens and calls.
+
+    ``on_round`` (optional) is called with a :class:`RefineRound` for each draft as it is
+    scored, then once more with ``stopped`` set (``DiffView().add_round`` or
+    ``itc_lab.live.growing.LiveRefineView`` draw it as it grows); if it raises, it is warned
+    about once and no longer called. A run stopped after its first draft
+    (``itc_lab.live.RunStopped``) returns the drafts so far with ``stopped="stopped"``.
     """
+    if on_round is not None and not callable(on_round):
+        msg = (f"on_round must be a function taking a RefineRound (or None), not "
+               f"{type(on_round).__name__}.")
+        raise TypeError(msg)
+    report = _Reporter(on_round)
     if critic not in CRITICS:
         msg = f"critic must be one of {CRITICS}, not {critic!r}."
         raise ValueError(msg)
@@ -142,35 +201,44 @@ def self_refine(problem: WritingProblem, backend: Backend, *, rounds: int = 3,
     drafts, feedback, scores = [draft], [], [score]
     revision_scores: list[tuple[float, ...]] = []
     tokens_by_round, calls_by_round = [first.completion_tokens], [1]
+    report(RefineRound(0, draft, score, None))
     stopped = "rounds"
     for r in range(1, rounds + 1):
         if score == 1.0:
             stopped = "met"
             break
         spent: list[Completion] = []
-        if critic == "none":
-            note = "(no feedback: fresh drafts of the task)"
-        elif critic == "checker":
-            note = feedback_from_checks(checks)
-        else:
-            said = backend.generate(_request(MODEL_FEEDBACK_PROMPT.format(
-                task=problem.question, draft=draft), 80, seed))[0]
-            note = said.text.strip()
-            calls.append(Sample(said, Answer(None, None, "none"), False))
-            spent.append(said)
-        if "all constraints are met" in note.lower():
+        revised: list[Completion] = []
+        try:
+            if critic == "none":
+                note = "(no feedback: fresh drafts of the task)"
+            elif critic == "checker":
+                note = feedback_from_checks(checks)
+            else:
+                said = backend.generate(_request(MODEL_FEEDBACK_PROMPT.format(
+                    task=problem.question, draft=draft), 80, seed))[0]
+                note = said.text.strip()
+                calls.append(Sample(said, Answer(None, None, "none"), False))
+                spent.append(said)
+            if "all constraints are met" not in note.lower():
+                prompt = (task if critic == "none" else REVISE_PROMPT.format(
+                    task=problem.question, draft=draft, feedback=note))
+                revised = backend.generate(_request(
+                    prompt, 60, seed + 1 + (r - 1) * revisions, temperature), n=revisions)
+        except BackendError as e:
+            if not _is_stop(e):
+                raise
+            stopped = "stopped"
+        if spent or revised:  # what this round spent, even when it then stopped
+            calls.extend(_draft_sample(problem, c) for c in revised)
+            spent.extend(revised)
             tokens_by_round.append(sum(c.completion_tokens for c in spent))
             calls_by_round.append(len(spent))
+        if stopped == "stopped":
+            break
+        if not revised:
             stopped = "no feedback"
             break
-        prompt = (task if critic == "none" else REVISE_PROMPT.format(
-            task=problem.question, draft=draft, feedback=note))
-        revised = backend.generate(_request(prompt, 60, seed + 1 + (r - 1) * revisions,
-                                            temperature), n=revisions)
-        calls.extend(_draft_sample(problem, c) for c in revised)
-        spent.extend(revised)
-        tokens_by_round.append(sum(c.completion_tokens for c in spent))
-        calls_by_round.append(len(spent))
         scored = [(c.text.strip(), *score_text(c.text.strip(), problem.meta)) for c in revised]
         revision_scores.append(tuple(s for _, s, _ in scored))
         best = max(range(len(scored)), key=lambda i: (scored[i][1], -i))
@@ -179,8 +247,11 @@ def self_refine(problem: WritingProblem, backend: Backend, *, rounds: int = 3,
         feedback.append(note)
         drafts.append(draft)
         scores.append(score)
+        report(RefineRound(r, draft, score, note))
     if score == 1.0:
         stopped = "met"
+    report(RefineRound(len(drafts) - 1, draft, score, feedback[-1] if feedback else None,
+                       stopped))
     return Refinement(technique="self_refine", problem=problem, request=request,
                       samples=tuple(calls), answer=drafts[-1], correct=scores[-1] == 1.0,
                       config={"rounds": rounds, "critic": critic, "revisions": revisions,
