@@ -157,6 +157,13 @@ def test_round_table_means_intervals_and_cumulative_cost():
     assert [r["calls"] for r in rows] == pytest.approx([1, 5, 23 / 3])
     for r in rows:
         assert 0 <= r["low"] <= r["rules met"] <= r["high"] <= 1
+        assert r["gain low"] <= r["gain"] <= r["gain high"]
+    assert [r["gain"] for r in rows] == pytest.approx([0, 0.5 / 3, 1.25 / 3])
+    assert rows[0]["gain low"] == rows[0]["gain high"] == 0  # round 0 is the first draft
+    assert rows[2]["gain low"] >= 0  # no task below its first draft: no negative resample
+    fell = round_table({"plain": [Run((0.5, 0.25), (1, 1), (1, 1)),
+                                  Run((0.25, 0.5), (1, 1), (1, 1))]}, 1)
+    assert fell[1]["gain"] == 0 and fell[1]["gain low"] < 0 < fell[1]["gain high"]
     assert scores_by_round(runs, 2) == pytest.approx([r["rules met"] for r in rows])
     assert score_changes(runs) == {"rose": 2, "fell": 0, "same": 1, "tasks": 3}
     with pytest.raises(ValueError, match="at least one setting"):

@@ -58,10 +58,14 @@ def round_table(settings: Mapping[str, Sequence[_Spent]], rounds: int, *,
     ``accuracy_chart(rows, x="round", y="rules met")``::
 
         {"method": "keep best of 4", "round": 2, "rules met": 0.56, "low": 0.49,
-         "high": 0.63, "all met": 3, "tasks": 24, "tokens": 412.5, "calls": 9.0}
+         "high": 0.63, "gain": 0.12, "gain low": 0.07, "gain high": 0.18, "all met": 3,
+         "tasks": 24, "tokens": 412.5, "calls": 9.0}
 
     ``rules met`` is the mean score (fraction of rules met) after that round, ``low``/``high``
-    its 95% bootstrap interval over tasks (``bootstrap_ci``, ``seed``), ``all met`` how many
+    its 95% bootstrap interval over tasks (``bootstrap_ci``, ``seed``); ``gain`` is the mean
+    change of each task's score since its own first draft (paired, so the tasks' different
+    difficulty cancels out), with its bootstrap interval ``gain low``/``gain high``: a gain
+    whose interval lies above 0 is a measured improvement. ``all met`` is how many
     tasks meet every rule, and ``tokens``/``calls`` the mean generated tokens and completions
     per task spent up to and including that round. A run that stopped early keeps its last
     draft and spends nothing more. Every setting must hold runs of the same tasks.
@@ -76,8 +80,12 @@ def round_table(settings: Mapping[str, Sequence[_Spent]], rounds: int, *,
         for i in range(rounds + 1):
             scores = [_at(r.scores, i) for r in runs]
             low, high = bootstrap_ci(scores, seed=seed)
+            gains = [s - r.scores[0] for s, r in zip(scores, runs, strict=True)]
+            gain_low, gain_high = bootstrap_ci(gains, seed=seed)
             rows.append({"method": name, "round": i,
                          "rules met": math.fsum(scores) / len(scores), "low": low, "high": high,
+                         "gain": math.fsum(gains) / len(gains), "gain low": gain_low,
+                         "gain high": gain_high,
                          "all met": sum(s == 1.0 for s in scores), "tasks": len(runs),
                          "tokens": math.fsum(sum(r.tokens_by_round[:i + 1]) for r in runs)
                          / len(runs),
