@@ -47,7 +47,11 @@ def shoot(page: Any, base: str, lesson: str, out: Path, *, stored: bool,
     folder.mkdir(parents=True, exist_ok=True)
     open_lesson(page, base, lesson)
     if not stored:
-        run_all(page, timeout_ms=int(timeout_s * 1000))
+        try:
+            run_all(page, timeout_ms=int(timeout_s * 1000))
+        except Exception as exc:  # a cell that fails stops Run All: show what it got to
+            print(f"{lesson}: did not finish running within {timeout_s:.0f} s "
+                  f"({type(exc).__name__}); taking what it shows", file=sys.stderr)
     page.wait_for_timeout(2_000)  # charts and widgets draw after their cell
     written = []
     top = folder / "00_top.png"
