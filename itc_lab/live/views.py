@@ -421,7 +421,7 @@ class LiveVoteView(LiveView):
         strip = "".join(
             f'<span title="k={k}" style="display: inline-block; width: 12px; height: 12px; '
             f'margin-right: 2px; font-size: 9px; line-height: 12px; text-align: center; '
-            f'vertical-align: middle; font-weight: 600; '
+            f'vertical-align: middle; font-weight: 600; color: #1f2328; '
             f'{"outline: 2px solid #1f2328; " if k in marks else ""}background: '
             f'{"rgba(22, 163, 74, 0.7)" if a["majority_correct"] else "rgba(220, 38, 38, 0.55)"}'
             f'">{marks.get(k, "")}</span>' for k, a in enumerate(state["arrivals"][:400], start=1))
