@@ -353,3 +353,43 @@ def test_stopping_rules_reject_bad_arguments(func, kwargs, words):
         func(["a", "b", "a"], **kwargs)
     with pytest.raises(ValueError, match="at least one answer"):
         func([])
+
+
+def test_leader_probability_beyond_exact_sums_matches_and_stays_cheap(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exact big-integer sums cost O(n) per check and O(k^2) (or worse) over k samples: 5,000
+    alternating votes took minutes. Beyond 60 votes the smaller tail is summed in floats."""
+
+    def exact(v1: int, v2: int) -> float:
+        n = v1 + v2 + 1
+        return float(Fraction(sum(math.comb(n, j) for j in range(v1 + 1)), 2 ** n))
+
+    for v1, v2 in [(31, 30), (30, 31), (61, 0), (0, 61), (120, 90), (90, 120), (400, 350),
+                   (1000, 1000), (3, 200)]:
+        assert leader_probability(v1, v2) == pytest.approx(exact(v1, v2), abs=1e-12)
+    # the work per check grows like sqrt(votes): counted, not timed
+    calls = {"n": 0}
+    real_exp = math.exp
+
+    def counting_exp(x: float) -> float:
+        calls["n"] += 1
+        return real_exp(x)
+
+    monkeypatch.setattr(math, "exp", counting_exp)
+    leader_probability(50_000, 50_000)
+    monkeypatch.undo()
+    assert 0 < calls["n"] < 5_000  # not 50,000 terms
+
+
+def test_top_two_follows_the_majority_vote_tie_rule() -> None:
+    from itc_lab.analysis.voting import TopTwo
+
+    rng = random.Random(5)
+    for _ in range(200):
+        answers = [rng.choice("abcd") for _ in range(rng.randint(1, 30))]
+        top = TopTwo()
+        for i, a in enumerate(answers, start=1):
+            v1, v2 = top.add(a)
+            counts = [*sorted(Counter(answers[:i]).values(), reverse=True), 0]
+            assert (v1, v2) == (counts[0], counts[1])
+            assert top.leader == majority_vote(answers[:i])[0]

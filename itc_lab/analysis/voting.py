@@ -16,7 +16,6 @@ Conventions used throughout:
 
 from __future__ import annotations
 
-import heapq
 import math
 import random
 from collections import Counter
@@ -28,6 +27,7 @@ from .._checks import quantile, whole
 
 __all__ = [
     "METRICS",
+    "TopTwo",
     "accuracy_curve",
     "adaptive_consistency",
     "bootstrap_ci",
@@ -357,10 +357,37 @@ def early_stopping(answers: Sequence[str | None], *, window: int = 5,
             "saved": budget - stopped_at}
 
 
+_EXACT_VOTES = 60
+"""Up to this many votes in all, ``leader_probability`` sums exact fractions."""
+
+
 def _leader_probability_exact(v1: int, v2: int) -> Fraction:
     # X ~ Beta(v1+1, v2+1): P(X > 1/2) = P(Binomial(v1+v2+1, 1/2) <= v1).
     n = v1 + v2 + 1
     return Fraction(sum(math.comb(n, j) for j in range(v1 + 1)), 2 ** n)
+
+
+def _smaller_tail(n: int, m: int) -> float:
+    """P(Binomial(n, 1/2) <= m) for m below the middle, in floating point: the terms from j = m
+    down, each from log-gamma, until they no longer change the sum. Terms shrink at least
+    geometrically once they are a few standard deviations (sqrt(n) / 2) from m, so this takes
+    O(sqrt(n)) steps near the middle and fewer in the tail, never O(n) exact big integers."""
+    log_top = math.lgamma(n + 1) - n * math.log(2)
+    total = 0.0
+    for j in range(m, -1, -1):
+        term = math.exp(log_top - math.lgamma(j + 1) - math.lgamma(n - j + 1))
+        total += term
+        if term <= total * 1e-17:
+            break
+    return total
+
+
+def _leader_probability(v1: int, v2: int) -> float:
+    n = v1 + v2 + 1
+    if n <= _EXACT_VOTES:
+        return float(_leader_probability_exact(v1, v2))
+    # P(X <= v1) = 1 - P(X <= v2) by symmetry (n - v1 - 1 = v2): sum the smaller tail only
+    return 1.0 - _smaller_tail(n, v2) if v1 >= v2 else _smaller_tail(n, v1)
 
 
 def leader_probability(v1: int, v2: int) -> float:
@@ -368,12 +395,41 @@ def leader_probability(v1: int, v2: int) -> float:
 
     The Beta stopping rule of Adaptive-Consistency (Aggarwal et al. 2023): with a uniform prior,
     the leader's share among the top two answers is ``p ~ Beta(v1 + 1, v2 + 1)``, and this returns
-    ``P(p > 1/2)``, exactly, from the identity ``P(p > 1/2) = P(Binomial(v1 + v2 + 1, 1/2) <= v1)``.
-    Introduced in lesson 02.
+    ``P(p > 1/2)``, from the identity ``P(p > 1/2) = P(Binomial(v1 + v2 + 1, 1/2) <= v1)``:
+    exactly up to 60 votes in all, beyond that to about 1e-12 in O(sqrt(v1 + v2)) steps (summing
+    the smaller tail in floating point), so checking after every one of k samples stays far
+    below quadratic in k. Introduced in lesson 02.
     """
     v1 = whole("v1 (leader's votes)", v1, 0)
     v2 = whole("v2 (runner-up's votes)", v2, 0)
-    return float(_leader_probability_exact(v1, v2))
+    return _leader_probability(v1, v2)
+
+
+class TopTwo:
+    """The leader and the two largest vote counts as votes arrive one at a time, in O(1) per vote
+    (counts only grow, so only the answer that just gained a vote can overtake). Ties go to the
+    answer seen first, as in ``majority_vote``."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.first_seen: dict[str, int] = {}
+        self.leader: str | None = None
+        self.v1 = 0
+        self.v2 = 0
+
+    def add(self, answer: str) -> tuple[int, int]:
+        """Count one vote for ``answer``; returns ``(v1, v2)``, the leader's and runner-up's."""
+        self.first_seen.setdefault(answer, len(self.first_seen))
+        self.counts[answer] += 1
+        votes = self.counts[answer]
+        if answer == self.leader:
+            self.v1 = votes
+        elif self.leader is None or votes > self.v1 or (
+                votes == self.v1 and self.first_seen[answer] < self.first_seen[self.leader]):
+            self.leader, self.v1, self.v2 = answer, votes, self.v1
+        elif votes > self.v2:
+            self.v2 = votes
+        return self.v1, self.v2
 
 
 def adaptive_consistency(answers: Sequence[str | None], *, threshold: float = 0.95,
@@ -386,7 +442,8 @@ def adaptive_consistency(answers: Sequence[str | None], *, threshold: float = 0.
     (default: all answers). With the default 0.95, four agreeing samples in a row are enough.
     Returns the same dict as ``early_stopping``.
 
-    The Beta probability is computed exactly, so the result does not depend on ``seed``; it is
+    The Beta probability is computed exactly (to about 1e-12 beyond 60 votes, see
+    ``leader_probability``), so the result does not depend on ``seed``; it is
     accepted (a whole number >= 0) so that calls written for sampled stopping rules run unchanged.
     Introduced in lesson 02.
     """
@@ -398,15 +455,15 @@ def adaptive_consistency(answers: Sequence[str | None], *, threshold: float = 0.
         raise ValueError(msg)
     whole("seed", seed, 0)
     target = Fraction(threshold)
-    counts: Counter[str] = Counter()
+    top = TopTwo()
     stopped_at = budget
     for i, a in enumerate(items[:budget], start=1):
         if a is None:
             continue
-        counts[a] += 1
-        top = heapq.nlargest(2, counts.values())
-        v1, v2 = top[0], (top[1] if len(top) > 1 else 0)
-        if _leader_probability_exact(v1, v2) >= target:
+        v1, v2 = top.add(a)
+        reached = (_leader_probability_exact(v1, v2) >= target if v1 + v2 + 1 <= _EXACT_VOTES
+                   else _leader_probability(v1, v2) >= threshold)
+        if reached:
             stopped_at = i
             break
     return {"stopped_at": stopped_at, "answer": majority_vote(items[:stopped_at])[0],

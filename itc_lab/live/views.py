@@ -38,7 +38,7 @@ import anywidget
 import traitlets
 
 from ..analysis.tokens import token_rows
-from ..analysis.voting import early_stopping, leader_probability
+from ..analysis.voting import TopTwo, early_stopping, leader_probability
 from ..answers import extract_answer, is_correct
 from ..backends.base import Backend, in_context
 from ..datasets.base import Problem
@@ -324,7 +324,8 @@ class LiveVoteView(LiveView):
         self.window, self.threshold = window, float(threshold)
         self._answers: list[str | None] = []
         self._arrivals: list[dict[str, Any]] = []
-        self._counts: Counter[str] = Counter()
+        self._top = TopTwo()  # the leader and the top two counts in O(1) per sample
+        self._counts: Counter[str] = self._top.counts
         self._first_seen: dict[str, int] = {}
         self._esc_at: int | None = None
         self._adaptive_at: int | None = None
@@ -340,7 +341,7 @@ class LiveVoteView(LiveView):
                    if self._gold is not None and value is not None else None)
         self._answers.append(value)
         if value is not None:
-            self._counts[value] += 1
+            self._top.add(value)
             self._first_seen.setdefault(value, len(self._answers))
         leader = self._leader()
         self._arrivals.append({
@@ -351,9 +352,7 @@ class LiveVoteView(LiveView):
         self._check_rules()
 
     def _leader(self) -> str | None:
-        if not self._counts:
-            return None
-        return min(self._counts, key=lambda a: (-self._counts[a], self._first_seen[a]))
+        return self._top.leader
 
     def _check_rules(self) -> None:
         n = len(self._answers)
@@ -363,11 +362,9 @@ class LiveVoteView(LiveView):
             if early_stopping([*chunk, None], window=self.window,
                               max_samples=self.window + 1)["stopped_at"] == self.window:
                 self._esc_at = n
-        if self._adaptive_at is None and self._answers[-1] is not None:
-            top = self._counts.most_common(2)
-            v1, v2 = top[0][1], (top[1][1] if len(top) > 1 else 0)
-            if leader_probability(v1, v2) >= self.threshold:
-                self._adaptive_at = n
+        if (self._adaptive_at is None and self._answers[-1] is not None
+                and leader_probability(self._top.v1, self._top.v2) >= self.threshold):
+            self._adaptive_at = n
         at = {"esc": self._esc_at, "adaptive": self._adaptive_at}.get(self.stop_early or "")
         if at is not None and at == n:
             name = "ESC" if self.stop_early == "esc" else "Adaptive-Consistency"
