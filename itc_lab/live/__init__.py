@@ -8,9 +8,13 @@
   their confidence), each with a meter and a Stop button; ``LiveView`` to build more.
 - :mod:`itc_lab.live.run` — ``start(fn, *args, **kwargs)``: run a technique in the background so
   the Stop button works; ``run.result()`` waits for it.
+- :mod:`itc_lab.live.growing` — ``LiveTreeView`` (a search tree growing node by node, fed by a
+  search's ``on_progress``) and ``LiveRefineView`` (each refinement round's diff as it comes,
+  fed by ``self_refine``'s ``on_round``).
 - :mod:`itc_lab.live.feedback` — the waiting note under a cell whose model call takes a while.
 
-Introduced in lesson 00 (a streaming trace) and lesson 02 (a live vote).
+Introduced in lesson 00 (a streaming trace), lesson 02 (a live vote), lesson 03 (a growing tree)
+and lesson 05 (refinement rounds).
 """
 
 from .events import (
@@ -29,6 +33,7 @@ from .events import (
     watch,
 )
 from .feedback import WaitingNote, feedback
+from .growing import LiveRefineView, LiveTreeView
 from .run import LiveRun, start
 from .views import LiveTraceView, LiveView, LiveVoteView, meter_html, meter_text
 
@@ -39,8 +44,10 @@ __all__ = [
     "EngineEvent",
     "Event",
     "Listener",
+    "LiveRefineView",
     "LiveRun",
     "LiveTraceView",
+    "LiveTreeView",
     "LiveView",
     "LiveVoteView",
     "Meter",
