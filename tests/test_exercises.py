@@ -794,6 +794,7 @@ import contextlib, dataclasses, html, io, json, os, re, sys
 from pathlib import Path
 
 import nbformat
+from IPython.display import display
 
 from itc_lab.exercises import catalog, check, mistake_examples
 from itc_lab.exercises import packs
@@ -811,7 +812,9 @@ def shown(output):
     texts = [data.get("text/plain", "")]
     if "text/html" in data:
         markup = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", data["text/html"], flags=re.S)
-        texts.append(html.unescape(re.sub(r"<[^>]*>", "\n", markup)))
+        markup = re.sub(r"</t[dh]>", "\t", markup)  # a table row reads as one line, as printed
+        texts.append(html.unescape(re.sub(r"<(?!/t[dh])[^>]*>", "\n",
+                                          re.sub(r"<t[dh][^>]*>", "", markup))))
     return "\n".join(texts)
 
 
@@ -833,7 +836,7 @@ found = catalog()
 report = []
 for path in sorted(Path(sys.argv[1]).glob("[0-9][0-9]_*.ipynb")):
     nb = nbformat.read(path, as_version=4)
-    ns = {"__name__": "__main__"}
+    ns = {"__name__": "__main__", "display": display}  # as a notebook's kernel has it
     seen = []
     os.chdir(path.parent)
     for cell in nb.cells:

@@ -193,3 +193,35 @@ def test_on_round_reports_the_kept_draft_of_each_round():
     assert [(r.index, r.draft, r.score) for r in seen[:-1]] == list(
         zip(range(4), run.drafts, run.scores, strict=True))
     assert seen[-1].stopped == "met" and seen[-1].draft == ALL
+
+
+class _StoppedAt:
+    """A backend whose ``stop_call``-th call comes back empty, as a stopped watch's call in
+    flight does (``Watch.stop()`` keeps what finished, here nothing)."""
+
+    def __init__(self, inner: ScriptedBackend, stop_call: int) -> None:
+        self.inner, self.stop_call, self.calls = inner, stop_call, 0
+
+    def generate(self, request: Request, n: int = 1, **kwargs: object) -> list:
+        self.calls += 1
+        if self.calls >= self.stop_call:
+            return []
+        return self.inner.generate(request, n)
+
+
+@pytest.mark.parametrize(("critic", "stop_call"), [("model", 2), ("checker", 2), ("model", 3)])
+def test_a_stop_during_a_call_ends_the_run_as_stopped_with_what_came_back(critic: str,
+                                                                         stop_call: int) -> None:
+    """A stop while the model's feedback (or a revision) was on its way: the run ends as
+    "stopped" with its drafts so far, never an IndexError or "no feedback"."""
+    backend = _StoppedAt(scripted({0: HALF}), stop_call)
+    run = self_refine(TASK, backend, rounds=3, critic=critic)  # type: ignore[arg-type]
+    assert run.stopped == "stopped"
+    assert run.drafts[0] == HALF and len(run.drafts) == 1
+
+
+def test_a_stop_before_the_first_draft_says_there_is_nothing_to_refine() -> None:
+    from itc_lab.live import RunStopped
+
+    with pytest.raises(RunStopped, match="nothing to refine"):
+        self_refine(TASK, _StoppedAt(scripted({}), 1), rounds=2)  # type: ignore[arg-type]

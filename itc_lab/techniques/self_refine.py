@@ -194,7 +194,13 @@ def self_refine(problem: WritingProblem, backend: Backend, *, rounds: int = 3,
         raise ValueError(msg)
     task = problem.question + " Reply with the sentence only."
     request = _request(task, 60, seed, temperature)
-    first = backend.generate(request)[0]
+    out = backend.generate(request)
+    if not out:  # a watch stopped while the first draft was on its way
+        from ..live.events import RunStopped
+
+        msg = "The run was stopped before the first draft came back: there is nothing to refine."
+        raise RunStopped(msg)
+    first = out[0]
     calls = [_draft_sample(problem, first)]
     draft = first.text.strip()
     score, checks = score_text(draft, problem.meta)
@@ -215,8 +221,12 @@ def self_refine(problem: WritingProblem, backend: Backend, *, rounds: int = 3,
             elif critic == "checker":
                 note = feedback_from_checks(checks)
             else:
-                said = backend.generate(_request(MODEL_FEEDBACK_PROMPT.format(
-                    task=problem.question, draft=draft), 80, seed))[0]
+                heard = backend.generate(_request(MODEL_FEEDBACK_PROMPT.format(
+                    task=problem.question, draft=draft), 80, seed))
+                if not heard:  # stopped while the feedback was on its way
+                    stopped = "stopped"
+                    break
+                said = heard[0]
                 note = said.text.strip()
                 calls.append(Sample(said, Answer(None, None, "none"), False))
                 spent.append(said)
@@ -225,6 +235,8 @@ def self_refine(problem: WritingProblem, backend: Backend, *, rounds: int = 3,
                     task=problem.question, draft=draft, feedback=note))
                 revised = backend.generate(_request(
                     prompt, 60, seed + 1 + (r - 1) * revisions, temperature), n=revisions)
+                if len(revised) < revisions:  # stopped while the revisions were on their way
+                    stopped = "stopped"
         except BackendError as e:
             if not _is_stop(e):
                 raise
