@@ -424,7 +424,6 @@ class Completion:
                      ["position", "text", "logprob", "prob"])
 
 
-
 @dataclass(frozen=True)
 class CostModel:
     """Turns tokens into money. Prices are per million tokens, in ``currency``.
