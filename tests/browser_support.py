@@ -138,3 +138,24 @@ def widget_page(title: str, modules: Mapping[str, str], *, css: tuple[str, ...] 
 </script>
 </body></html>
 """
+
+
+CONTRAST_HELPERS = """
+  // WCAG contrast: colours as [r, g, b, alpha]; relative luminance; a colour over another;
+  // the background an element's text is drawn on (every background from the page up to it)
+  const rgb = (c) => { const m = c.match(/[\\d.]+/g).map(Number);
+                       return [m[0], m[1], m[2], m.length > 3 ? m[3] : 1]; };
+  const lum = ([r, g, b]) => { const f = (v) => { v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const mix = (top, bottom) => top.slice(0, 3).map((v, i) => v * top[3] + bottom[i] * (1 - top[3]));
+  const background = (el) => {
+    const chain = [];
+    for (let e = el; e; e = e.parentElement) chain.push(getComputedStyle(e).backgroundColor);
+    let colour = [255, 255, 255];
+    for (const c of chain.reverse()) colour = mix(rgb(c), colour);
+    return colour;
+  };
+"""
+"""JavaScript for a page function (``() => { CONTRAST_HELPERS ... }``): ``rgb``, ``lum``,
+``mix`` and ``background``, to measure text contrast as a learner's eye meets it."""

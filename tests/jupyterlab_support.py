@@ -141,3 +141,38 @@ def run_all(page: Any, *, timeout_ms: int = 300_000) -> None:
     page.wait_for_function(ALL_RUN, timeout=timeout_ms, polling=500)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
                            timeout=timeout_ms, state="attached")
+
+
+def write_notebook(path: Path, cells: Iterable[str]) -> None:
+    """A notebook of code cells with these sources, unrun."""
+    sources = list(cells)
+    nb = {"cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}",
+                     "metadata": {}, "outputs": [], "source": src}
+                    for i, src in enumerate(sources)],
+          "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                      "language": "python"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    path.write_text(json.dumps(nb, indent=1))
+
+
+@contextlib.contextmanager
+def notebook_lab(work: Path, name: str, cells: Iterable[str]) -> Iterator[tuple[str, Path]]:
+    """JupyterLab (replay mode) on one scratch notebook ``name`` of ``cells``; yields its base
+    URL and the notebook's path."""
+    with jupyterlab_server(work, []) as base:
+        path = work / "lessons" / f"{name}.ipynb"
+        write_notebook(path, cells)
+        yield base, path
+
+
+def code_cell(page: Any, i: int) -> Any:
+    return page.locator(f"{NB} .jp-CodeCell").nth(i)
+
+
+def run_cell(page: Any, i: int) -> float:
+    """Select code cell ``i`` and run it (Shift+Enter); returns when it was sent."""
+    cell = code_cell(page, i)
+    cell.scroll_into_view_if_needed()
+    cell.locator(".jp-InputPrompt").click()
+    page.keyboard.press("Shift+Enter")
+    return time.monotonic()

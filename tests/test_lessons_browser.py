@@ -19,7 +19,7 @@ import pytest
 
 from itc_lab.connect import lessons_dir
 
-from .browser_support import ARTIFACTS
+from .browser_support import ARTIFACTS, CONTRAST_HELPERS
 from .jupyterlab_support import (
     NB,
     JupyterLabError,
@@ -207,19 +207,7 @@ def test_every_lesson_is_covered() -> None:
 LEGIBILITY = """() => {
   // Every text a stored lesson's outputs show (views' snapshots, tables, printed text), against
   // what is behind it: WCAG AA asks for 4.5:1. Charts and trees are images on their own white.
-  const rgb = (c) => { const m = c.match(/[\\d.]+/g).map(Number);
-                       return [m[0], m[1], m[2], m.length > 3 ? m[3] : 1]; };
-  const lum = ([r, g, b]) => { const f = (v) => { v /= 255;
-      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
-    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
-  const mix = (top, bottom) => top.slice(0, 3).map((v, i) => v * top[3] + bottom[i] * (1 - top[3]));
-  const background = (el) => {
-    const chain = [];
-    for (let e = el; e; e = e.parentElement) chain.push(getComputedStyle(e).backgroundColor);
-    let colour = [255, 255, 255];
-    for (const c of chain.reverse()) colour = mix(rgb(c), colour);
-    return colour;
-  };
+  CONTRAST_HELPERS
   const out = [];
   for (const el of document.querySelectorAll('NB .jp-OutputArea-output *')) {
     if (el.closest('svg, .vega-embed')) continue;
@@ -236,7 +224,7 @@ LEGIBILITY = """() => {
                + `.${String(el.className).split(' ')[0]}): ${ratio.toFixed(2)}:1`);
   }
   return {poor: out, outputs: document.querySelectorAll('NB .jp-OutputArea-output').length};
-}""".replace("NB", NB)
+}""".replace("NB", NB).replace("  CONTRAST_HELPERS\n", CONTRAST_HELPERS)
 
 
 @pytest.fixture(scope="module", params=["light", "dark"])

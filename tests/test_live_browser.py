@@ -21,8 +21,10 @@ from tests.browser_support import ARTIFACTS, browser  # noqa: F401 - the fixture
 from tests.jupyterlab_support import (
     NB,
     JupyterLabError,
-    jupyterlab_server,
+    code_cell,
+    notebook_lab,
     open_lesson,
+    run_cell,
     shut_down_kernels,
 )
 
@@ -74,38 +76,15 @@ print("votes", len(votes.samples), votes.answer)""",
 ]
 
 
-def _notebook(path: Path) -> None:
-    cells = [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
-              "outputs": [], "source": src} for i, src in enumerate(CELLS)]
-    nb = {"cells": cells, "metadata": {"kernelspec": {"name": "python3",
-                                                      "display_name": "Python 3",
-                                                      "language": "python"}},
-          "nbformat": 4, "nbformat_minor": 5}
-    path.write_text(json.dumps(nb, indent=1))
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    work = tmp_path_factory.mktemp("live_lab")
     try:
-        with jupyterlab_server(work, []) as base:
-            _notebook(work / "lessons" / f"{NOTEBOOK}.ipynb")
-            yield base, work / "lessons" / f"{NOTEBOOK}.ipynb"
+        with notebook_lab(tmp_path_factory.mktemp("live_lab"), NOTEBOOK, CELLS) as lab:
+            yield lab
     except JupyterLabError as exc:
         pytest.fail(str(exc), pytrace=False)
 
 
-def _cell(page: Any, i: int) -> Any:
-    return page.locator(f"{NB} .jp-CodeCell").nth(i)
-
-
-def _run_cell(page: Any, i: int) -> float:
-    """Select code cell ``i`` and run it (Shift+Enter); returns when it was sent."""
-    cell = _cell(page, i)
-    cell.scroll_into_view_if_needed()
-    cell.locator(".jp-InputPrompt").click()
-    page.keyboard.press("Shift+Enter")
-    return time.monotonic()
 
 
 def _wait_done(page: Any, i: int, timeout_ms: int = 60_000) -> None:
@@ -137,7 +116,7 @@ def _until_text(page: Any, what: str, i: int, selector: str, pattern: str,
 
 
 def _text(page: Any, i: int, selector: str) -> str:
-    loc = _cell(page, i).locator(selector)
+    loc = code_cell(page, i).locator(selector)
     return str(loc.first.text_content()) if loc.count() else ""
 
 
@@ -151,73 +130,73 @@ def test_live_views_in_jupyterlab(browser: Any, lab: tuple[str, Path]) -> None: 
     ARTIFACTS.mkdir(exist_ok=True)
     try:
         open_lesson(page, base, NOTEBOOK)
-        _run_cell(page, 0)
+        run_cell(page, 0)
         _wait_done(page, 0)
 
         # -- the vote bars rise while the background run goes --------------------------------
-        _run_cell(page, 1)
+        run_cell(page, 1)
         _wait_done(page, 1)  # start() returns at once: the cell is done, the run goes on
         _until_text(page, "an intermediate vote", 1, ".itc-live-verdict", "after [1-7] samples",
                     30_000, 20)
         first = {"verdict": _text(page, 1, ".itc-live-verdict"),
-                 "counts": _cell(page, 1).locator(".itc-live-vote-count").all_text_contents()}
-        _cell(page, 1).screenshot(path=str(ARTIFACTS / "live_vote_first_sample.png"))
+                 "counts": code_cell(page, 1).locator(".itc-live-vote-count").all_text_contents()}
+        code_cell(page, 1).screenshot(path=str(ARTIFACTS / "live_vote_first_sample.png"))
         _until_text(page, "the last vote", 1, ".itc-live-verdict", "after 8 samples", 60_000)
         page.wait_for_timeout(500)  # the bars' width transition
         last = {"verdict": _text(page, 1, ".itc-live-verdict"),
-                "counts": _cell(page, 1).locator(".itc-live-vote-count").all_text_contents(),
+                "counts": code_cell(page, 1).locator(".itc-live-vote-count").all_text_contents(),
                 "meter": _text(page, 1, ".itc-live-meter-text")}
-        _cell(page, 1).screenshot(path=str(ARTIFACTS / "live_vote_last_sample.png"))
+        code_cell(page, 1).screenshot(path=str(ARTIFACTS / "live_vote_last_sample.png"))
 
         # -- tokens stream into the trace before the sample ends -----------------------------
-        _run_cell(page, 2)
+        run_cell(page, 2)
         _until(page, "three streamed tokens",
             """(nb) => {
               const cell = document.querySelectorAll(nb + ' .jp-CodeCell')[2];
               return cell.querySelectorAll('.itc-live-sample-text .itc-tv-tok').length >= 3;
             }""", timeout_ms=30_000, polling=50)
         streaming = {
-            "tokens": _cell(page, 2).locator(".itc-live-sample-text .itc-tv-tok").count(),
+            "tokens": code_cell(page, 2).locator(".itc-live-sample-text .itc-tv-tok").count(),
             "head": _text(page, 2, ".itc-live-sample-head"),
             "done": _text(page, 2, ".itc-live-sample-text[data-done='yes']"),
             "running": "[*]" in _text(page, 2, ".jp-InputArea-prompt"),
             # a cell that runs cannot hear a button: no Stop button then
-            "stop_button": _cell(page, 2).locator("button.itc-live-stop").is_visible(),
+            "stop_button": code_cell(page, 2).locator("button.itc-live-stop").is_visible(),
         }
-        _cell(page, 2).screenshot(path=str(ARTIFACTS / "live_trace_streaming.png"))
+        code_cell(page, 2).screenshot(path=str(ARTIFACTS / "live_trace_streaming.png"))
         _wait_done(page, 2)
         page.wait_for_timeout(400)
-        final_tokens = _cell(page, 2).locator(".itc-live-sample-text .itc-tv-tok").count()
+        final_tokens = code_cell(page, 2).locator(".itc-live-sample-text .itc-tv-tok").count()
         final_head = _text(page, 2, ".itc-live-sample-head")
 
         # -- the Stop button ends a run, keeping the samples so far --------------------------
-        _run_cell(page, 3)
+        run_cell(page, 3)
         _wait_done(page, 3)
         _until_text(page, "two samples before Stop", 3, ".itc-live-verdict", "after 2 samples")
-        stop_button = _cell(page, 3).locator("button.itc-live-stop")
+        stop_button = code_cell(page, 3).locator("button.itc-live-stop")
         stop_visible = stop_button.is_visible() and stop_button.is_enabled()
         stop_button.click()
         _until_text(page, "the stopped state", 3, ".itc-live-meter-text", "^stopped", 15_000)
         stopped_meter = _text(page, 3, ".itc-live-meter-text")
-        _cell(page, 3).screenshot(path=str(ARTIFACTS / "live_vote_stopped.png"))
-        _run_cell(page, 4)
+        code_cell(page, 3).screenshot(path=str(ARTIFACTS / "live_vote_stopped.png"))
+        run_cell(page, 4)
         _wait_done(page, 4)
         kept = _text(page, 4, ".jp-OutputArea-output")
 
         # -- the waiting note: within a second, gone at the end ------------------------------
-        sent = _run_cell(page, 5)
+        sent = run_cell(page, 5)
         _until_text(page, "the waiting note", 5, ".itc-live-note", ".", 10_000, 20)
         note_after = time.monotonic() - sent
         first_note = _text(page, 5, ".itc-live-note")
         _until_text(page, "the Sampling note", 5, ".itc-live-note", "Sampling", 15_000)
         later_note = _text(page, 5, ".itc-live-note")
-        _cell(page, 5).screenshot(path=str(ARTIFACTS / "live_waiting_note.png"))
+        code_cell(page, 5).screenshot(path=str(ARTIFACTS / "live_waiting_note.png"))
         _wait_done(page, 5)
         page.wait_for_timeout(300)
-        note_left = _cell(page, 5).locator(".itc-live-note").count()
+        note_left = code_cell(page, 5).locator(".itc-live-note").count()
         note_output = _text(page, 5, ".jp-OutputArea")
 
-        _run_cell(page, 6)
+        run_cell(page, 6)
         _wait_done(page, 6)
         votes_out = _text(page, 6, ".jp-OutputArea-output")
 

@@ -21,8 +21,10 @@ from tests.browser_support import ARTIFACTS, browser  # noqa: F401 - the fixture
 from tests.jupyterlab_support import (
     NB,
     JupyterLabError,
-    jupyterlab_server,
+    code_cell,
+    notebook_lab,
     open_lesson,
+    run_cell,
     shut_down_kernels,
 )
 
@@ -71,36 +73,15 @@ print("kept", len(kept.tree.nodes), "stopped", kept.tree.stopped)""",
 ]
 
 
-def _notebook(path: Path) -> None:
-    cells = [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
-              "outputs": [], "source": src} for i, src in enumerate(CELLS)]
-    nb = {"cells": cells, "metadata": {"kernelspec": {"name": "python3",
-                                                      "display_name": "Python 3",
-                                                      "language": "python"}},
-          "nbformat": 4, "nbformat_minor": 5}
-    path.write_text(json.dumps(nb, indent=1))
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    work = tmp_path_factory.mktemp("live_growth_lab")
     try:
-        with jupyterlab_server(work, []) as base:
-            _notebook(work / "lessons" / f"{NOTEBOOK}.ipynb")
-            yield base, work / "lessons" / f"{NOTEBOOK}.ipynb"
+        with notebook_lab(tmp_path_factory.mktemp("live_growth_lab"), NOTEBOOK, CELLS) as lab:
+            yield lab
     except JupyterLabError as exc:
         pytest.fail(str(exc), pytrace=False)
 
 
-def _cell(page: Any, i: int) -> Any:
-    return page.locator(f"{NB} .jp-CodeCell").nth(i)
-
-
-def _run_cell(page: Any, i: int) -> None:
-    cell = _cell(page, i)
-    cell.scroll_into_view_if_needed()
-    cell.locator(".jp-InputPrompt").click()
-    page.keyboard.press("Shift+Enter")
 
 
 def _done(page: Any, i: int) -> bool:
@@ -143,7 +124,7 @@ def _wait_for(page: Any, i: int, script: str, test: str, timeout_ms: int = 60_00
 
 
 def _text(page: Any, i: int, selector: str) -> str:
-    loc = _cell(page, i).locator(selector)
+    loc = code_cell(page, i).locator(selector)
     return str(loc.first.text_content()) if loc.count() else ""
 
 
@@ -160,11 +141,11 @@ def test_a_tree_and_a_refinement_grow_while_they_run(browser: Any,  # noqa: F811
     rounds_seen: list[tuple[int, bool]] = []
     try:
         open_lesson(page, base, NOTEBOOK)
-        _run_cell(page, 0)
+        run_cell(page, 0)
         _wait_done(page, 0)
 
         # -- the tree grows while the background search runs ---------------------------------
-        _run_cell(page, 1)
+        run_cell(page, 1)
         _wait_for(page, 1, NODE_COUNT, "value > 0")
         shot = False
         deadline = time.monotonic() + 120
@@ -173,21 +154,21 @@ def test_a_tree_and_a_refinement_grow_while_they_run(browser: Any,  # noqa: F811
             if not counts or counts[-1] != (n, growing):
                 counts.append((n, growing))
             if growing and not shot and n >= 4:
-                _cell(page, 1).screenshot(path=str(ARTIFACTS / "live_tree_lab_growing.png"))
+                code_cell(page, 1).screenshot(path=str(ARTIFACTS / "live_tree_lab_growing.png"))
                 shot = True
             if not growing and counts and len(counts) > 1:
                 break
             time.sleep(0.05)
         page.wait_for_timeout(400)
-        _cell(page, 1).screenshot(path=str(ARTIFACTS / "live_tree_lab_final.png"))
+        code_cell(page, 1).screenshot(path=str(ARTIFACTS / "live_tree_lab_final.png"))
         final_header = _text(page, 1, ".itc-tr-header")
         final_meter = _text(page, 1, ".itc-live-meter-text")
-        _run_cell(page, 2)
+        run_cell(page, 2)
         _wait_done(page, 2)
         found = _text(page, 2, ".jp-OutputArea-output")
 
         # -- the refinement gains rounds while its cell runs ---------------------------------
-        _run_cell(page, 3)
+        run_cell(page, 3)
         _wait_for(page, 3, ROUNDS, "value >= 0")
         deadline = time.monotonic() + 120
         shot = False
@@ -197,30 +178,30 @@ def test_a_tree_and_a_refinement_grow_while_they_run(browser: Any,  # noqa: F811
             if not rounds_seen or rounds_seen[-1] != (r, running):
                 rounds_seen.append((r, running))
             if running and r == 1 and not shot:
-                _cell(page, 3).screenshot(path=str(ARTIFACTS / "live_refine_lab_round1.png"))
+                code_cell(page, 3).screenshot(path=str(ARTIFACTS / "live_refine_lab_round1.png"))
                 shot = True
             if not running:
                 break
             time.sleep(0.05)
         page.wait_for_timeout(400)
-        _cell(page, 3).screenshot(path=str(ARTIFACTS / "live_refine_lab_final.png"))
+        code_cell(page, 3).screenshot(path=str(ARTIFACTS / "live_refine_lab_final.png"))
         refine_out = _text(page, 3, ".jp-OutputArea-output:not(:has(.itc-live-refine))")
         refine_head = _text(page, 3, ".itc-dv-head")
 
         # -- the Stop button ends a search with the tree so far ------------------------------
-        _run_cell(page, 4)
+        run_cell(page, 4)
         _wait_done(page, 4)
         _wait_for(page, 4, NODE_COUNT, "value >= 4")
-        _cell(page, 4).locator("button.itc-live-stop").click()
+        code_cell(page, 4).locator("button.itc-live-stop").click()
         page.wait_for_function(
             """(nb) => document.querySelectorAll(nb + ' .jp-CodeCell')[4]
                 .querySelector('.itc-live-meter')?.dataset.state === 'stopped'""",
             arg=NB, timeout=30_000, polling=50)
-        _run_cell(page, 5)
+        run_cell(page, 5)
         _wait_done(page, 5)
         page.wait_for_timeout(400)
         stopped_header = _text(page, 4, ".itc-tr-header")
-        _cell(page, 4).screenshot(path=str(ARTIFACTS / "live_tree_lab_stopped.png"))
+        code_cell(page, 4).screenshot(path=str(ARTIFACTS / "live_tree_lab_stopped.png"))
         kept = _text(page, 5, ".jp-OutputArea-output")
 
         before = saved.stat().st_mtime

@@ -10,7 +10,7 @@ import pytest
 
 from itc_lab.views import DiffView, TreeView
 
-from .browser_support import open_page, widget_page
+from .browser_support import CONTRAST_HELPERS, open_page, widget_page
 from .test_trees import small_tree
 
 pytestmark = pytest.mark.browser
@@ -24,19 +24,7 @@ DARK = """:root { /* JupyterLab 4's dark theme */
 body { background: #111111 !important; }"""
 
 CONTRAST = """() => {
-  const rgb = (c) => { const m = c.match(/[\\d.]+/g).map(Number);
-                       return [m[0], m[1], m[2], m.length > 3 ? m[3] : 1]; };
-  const lum = ([r, g, b]) => { const f = (v) => { v /= 255;
-      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
-    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
-  const mix = (top, bottom) => top.slice(0, 3).map((v, i) => v * top[3] + bottom[i] * (1 - top[3]));
-  const background = (el) => {          // composite the backgrounds from the page up to el
-    const chain = [];
-    for (let e = el; e; e = e.parentElement) chain.push(getComputedStyle(e).backgroundColor);
-    let colour = [255, 255, 255];
-    for (const c of chain.reverse()) colour = mix(rgb(c), colour);
-    return colour;
-  };
+  CONTRAST_HELPERS
   const out = [];
   for (const el of document.querySelectorAll('.mount-tree *, .mount-diff *')) {
     const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
@@ -49,7 +37,7 @@ CONTRAST = """() => {
               ratio: (a + 0.05) / (b + 0.05), opacity: Number(style.opacity)});
   }
   return out;
-}"""
+}""".replace("  CONTRAST_HELPERS\n", CONTRAST_HELPERS)
 
 
 @pytest.fixture
