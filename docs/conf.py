@@ -116,3 +116,22 @@ html_theme_options = {
     # Nothing from another host: no analytics, no version switcher, no external fonts.
     "analytics": {},
 }
+
+
+# ---------------------------------------------------------------- links between lessons
+
+def _lessons_through_their_link(app: object, env: object, docnames: list[str]) -> None:
+    """A lesson's link to the next one (``[Lesson 02](02_self_consistency.ipynb)``, which opens
+    the notebook in JupyterLab) is resolved by Sphinx through the real path of docs/lessons,
+    a link to ../lessons, which lies outside this folder: map those real paths to the lessons'
+    pages, so the links work on the site too."""
+    project = env.project  # type: ignore[attr-defined]
+    for docname in sorted(project.docnames):
+        if docname.startswith("lessons/"):
+            real = Path(project.doc2path(docname, absolute=True)).resolve()
+            project._path_to_docname[real] = docname
+
+
+def setup(app: object) -> dict[str, bool]:
+    app.connect("env-before-read-docs", _lessons_through_their_link)  # type: ignore[attr-defined]
+    return {"parallel_read_safe": True}
