@@ -111,3 +111,30 @@ export function meterBar(model) {
     },
   };
 }
+
+/**
+ * The frame of a live view around another view's renderer: a title (trait ``title``), the meter
+ * bar, then the inner view, drawn by ``renderInner({model, el})`` into its own element.
+ * Returns the cleanup function anywidget expects.
+ */
+export function liveFrame(model, host, className, renderInner) {
+  const root = el("div", `itc-tv itc-live ${className}`);
+  const title = el("div", "itc-live-title");
+  const meter = meterBar(model);
+  const inner = el("div");
+  root.append(title, meter.root, inner);
+  host.appendChild(root);
+  const paint = () => {
+    title.textContent = model.get("title") || "";
+    title.hidden = !title.textContent;
+  };
+  paint();
+  model.on("change:title", paint);
+  const dispose = renderInner({ model, el: inner });
+  return () => {
+    model.off("change:title", paint);
+    meter.dispose();
+    if (typeof dispose === "function") dispose();
+    root.remove();
+  };
+}

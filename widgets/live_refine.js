@@ -5,32 +5,13 @@
 // current, mode, title, growing, stopped and first (see diff_view.js).
 // itc_lab.views.base.bundle_esm inlines the two imports.
 
-import { meterBar } from "./live_meter.js";
+import { liveFrame } from "./live_meter.js";
 import { renderDiff } from "./diff_view.js";
 
-function render({ model, el: host }) {
-  const root = document.createElement("div");
-  root.className = "itc-tv itc-live itc-live-refine";
-  const title = document.createElement("div");
-  title.className = "itc-live-title";
-  const meter = meterBar(model);
-  const diff = document.createElement("div");
-  root.append(title, meter.root, diff);
-  host.appendChild(root);
-  const paint = () => {
-    title.textContent = model.get("title") || "";
-    title.hidden = !title.textContent;
-  };
-  paint();
-  model.on("change:title", paint);
+function render({ model, el }) {
   // the title is drawn above the meter, not again by the diff view
-  const dispose = renderDiff({ model, el: diff }, { title: false });
-  return () => {
-    model.off("change:title", paint);
-    meter.dispose();
-    if (typeof dispose === "function") dispose();
-    root.remove();
-  };
+  return liveFrame(model, el, "itc-live-refine",
+                   (inner) => renderDiff(inner, { title: false }));
 }
 
 export default { render };
