@@ -190,12 +190,16 @@ class Table:
     def __len__(self) -> int:
         return len(self.data)
 
+    def _columns_shown(self) -> Any:
+        """The data with a named (or non-default) index shown as its first column."""
+        df = self.data
+        if df.index.name is None and list(df.index) == list(range(len(df))):
+            return df
+        return df.reset_index()
+
     def formatted(self) -> Any:
         """The table as shown: every cell as its display string."""
-        df = self.data
-        named_index = not (df.index.name is None and list(df.index) == list(range(len(df))))
-        if named_index:
-            df = df.reset_index()
+        df = self._columns_shown()
         out = df.astype(object).copy()
         out.columns = [str(c) for c in out.columns]  # a pivot's column axis name is no column
         for col in out.columns:
@@ -213,10 +217,7 @@ class Table:
         """The columns shown right-aligned: numbers, and columns with a display format."""
         import pandas as pd
 
-        df = self.data
-        named_index = not (df.index.name is None and list(df.index) == list(range(len(df))))
-        if named_index:
-            df = df.reset_index()
+        df = self._columns_shown()
         return {str(c) for c in df.columns
                 if str(c) in self.formats or (pd.api.types.is_numeric_dtype(df[c])
                                               and not pd.api.types.is_bool_dtype(df[c]))}
